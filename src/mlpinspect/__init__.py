@@ -1,0 +1,35 @@
+"""mlpinspect: what did this neural network actually learn?
+
+Inspect multilayer perceptrons from mlpinspect's own :class:`Network`,
+Nielsen-style code, scikit-learn, PyTorch, Keras and ONNX: weight images,
+top-k excitatory and inhibitory units, exact contribution decomposition and
+attributions with checked guarantees.
+"""
+
+from __future__ import annotations
+
+from ._version import __version__
+from .adapters import adapt
+from .errors import (
+    DatasetError,
+    DownloadError,
+    InvalidParameterError,
+    MlpinspectError,
+    ModelFileError,
+    UnsupportedModelError,
+)
+from .mlp import MLP, Dense, ForwardTrace
+
+__all__ = [
+    "MLP",
+    "DatasetError",
+    "Dense",
+    "DownloadError",
+    "ForwardTrace",
+    "InvalidParameterError",
+    "MlpinspectError",
+    "ModelFileError",
+    "UnsupportedModelError",
+    "__version__",
+    "adapt",
+]
