@@ -19,6 +19,7 @@ from .errors import (
     UnsupportedModelError,
 )
 from .mlp import MLP, Dense, ForwardTrace
+from .network import History, Network
 
 __all__ = [
     "MLP",
@@ -26,9 +27,11 @@ __all__ = [
     "Dense",
     "DownloadError",
     "ForwardTrace",
+    "History",
     "InvalidParameterError",
     "MlpinspectError",
     "ModelFileError",
+    "Network",
     "UnsupportedModelError",
     "__version__",
     "adapt",
