@@ -167,7 +167,9 @@ def check_array(
             f"got {got} (shape {arr.shape})"
         )
     if not allow_empty and arr.ndim >= 1 and arr.shape[0] == 0:
-        raise InvalidParameterError(f"`{name}` must not be empty; got shape {arr.shape}")
+        raise InvalidParameterError(
+            f"`{name}` must not be empty; got shape {arr.shape}"
+        )
     if not np.isfinite(arr).all():
         n_nan = int(np.isnan(arr).sum())
         n_inf = int(np.isinf(arr).sum())

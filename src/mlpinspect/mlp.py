@@ -34,9 +34,7 @@ def _frozen_copy(values: Any, name: str, ndim: int) -> np.ndarray:
     dtype = arr.dtype if arr.dtype in (np.float32, np.float64) else np.float64
     arr = np.array(arr, dtype=dtype, copy=True, order="C")
     if arr.ndim != ndim:
-        raise InvalidParameterError(
-            f"`{name}` must be {ndim}-D; got shape {arr.shape}"
-        )
+        raise InvalidParameterError(f"`{name}` must be {ndim}-D; got shape {arr.shape}")
     if not np.isfinite(arr).all():
         raise InvalidParameterError(
             f"`{name}` must contain only finite numbers; got NaN or inf"

@@ -28,6 +28,7 @@ call that writes into the weights in place.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -121,7 +122,9 @@ class History:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> History:
         """Rebuild a history from :meth:`to_dict`'s output."""
-        return cls(**{k: (dict(v) if k == "config" else list(v)) for k, v in data.items()})
+        return cls(
+            **{k: (dict(v) if k == "config" else list(v)) for k, v in data.items()}
+        )
 
     def __str__(self) -> str:
         if not self.epoch:
@@ -221,10 +224,8 @@ def _atomic_write(path: Path, write: Callable[[Any], None]) -> None:
             os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
-        try:
+        with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
-        except FileNotFoundError:
-            pass
         raise
 
 
@@ -296,7 +297,9 @@ class Network:
         dtype: Any = np.float64,
         input_shape: Sequence[int] | None = None,
     ) -> None:
-        if isinstance(sizes, (str, bytes)) or not isinstance(sizes, Sequence | np.ndarray):
+        if isinstance(sizes, (str, bytes)) or not isinstance(
+            sizes, Sequence | np.ndarray
+        ):
             raise InvalidParameterError(
                 f"`sizes` must be a sequence of layer sizes such as [784, 30, 10]; "
                 f"got {sizes!r}"
@@ -306,7 +309,9 @@ class Network:
                 f"`sizes` must have at least 2 entries (inputs and outputs); got "
                 f"{list(sizes)}"
             )
-        self.sizes = [check_int(s, f"sizes[{i}]", minimum=1) for i, s in enumerate(sizes)]
+        self.sizes = [
+            check_int(s, f"sizes[{i}]", minimum=1) for i, s in enumerate(sizes)
+        ]
         n_layers = len(self.sizes) - 1
 
         if isinstance(activation, str):
@@ -315,8 +320,8 @@ class Network:
             names = list(activation)
             if len(names) != n_layers:
                 raise InvalidParameterError(
-                    f"`activation` must be one name or {n_layers} names (one per weight "
-                    f"layer); got {len(names)}"
+                    f"`activation` must be one name or {n_layers} names (one per "
+                    f"weight layer); got {len(names)}"
                 )
         self.activation_names = [
             canonical_activation(a, f"activation[{i}]") for i, a in enumerate(names)
@@ -345,7 +350,9 @@ class Network:
 
         self.seed = seed if isinstance(seed, (int, np.integer)) else None
         self._rng = check_rng(seed)
-        weights, biases = _initial_parameters(self.sizes, self.init, self._rng, self.dtype)
+        weights, biases = _initial_parameters(
+            self.sizes, self.init, self._rng, self.dtype
+        )
         self._set_parameters(weights, biases)
         self.initial_weights = [_readonly_copy(w) for w in weights]
         self.initial_biases = [_readonly_copy(b) for b in biases]
@@ -353,7 +360,9 @@ class Network:
 
     # -- parameters ------------------------------------------------------------
 
-    def _set_parameters(self, weights: Sequence[np.ndarray], biases: Sequence[np.ndarray]) -> None:
+    def _set_parameters(
+        self, weights: Sequence[np.ndarray], biases: Sequence[np.ndarray]
+    ) -> None:
         # Each layer's parameters live in one C-ordered (out, in + 1) matrix:
         # weights in the first `in` columns, the bias in the last. `weights`
         # and `biases` are views into it.
@@ -366,7 +375,10 @@ class Network:
 
     @property
     def weights(self) -> list[np.ndarray]:
-        """Weight matrices ``(out, in)``, one per layer (views: writing changes the network)."""
+        """Weight matrices ``(out, in)``, one per layer.
+
+        These are views: writing into them changes the network.
+        """
         return [p[:, :-1] for p in self._params]
 
     @property
@@ -497,7 +509,9 @@ class Network:
 
     # -- cost ---------------------------------------------------------------------
 
-    def _cost(self, X: np.ndarray, y: np.ndarray, cost: str, l2: float, n_train: int) -> float:
+    def _cost(
+        self, X: np.ndarray, y: np.ndarray, cost: str, l2: float, n_train: int
+    ) -> float:
         """Mean cost over ``(X, y)`` plus the L2 term ``l2 / (2 n) * sum(w^2)``."""
         total = 0.0
         for start in range(0, X.shape[0], _EVAL_CHUNK):
@@ -514,8 +528,11 @@ class Network:
                 total -= float(np.sum(t * np.log(a) + (1 - t) * np.log(1 - a)))
         value = total / X.shape[0]
         if l2:
-            value += 0.5 * (l2 / n_train) * sum(float(np.sum(w.astype(np.float64) ** 2))
-                                                for w in self.weights)
+            value += (
+                0.5
+                * (l2 / n_train)
+                * sum(float(np.sum(w.astype(np.float64) ** 2)) for w in self.weights)
+            )
         return value
 
     # -- training -----------------------------------------------------------------
@@ -593,29 +610,45 @@ class Network:
         y = check_labels(y, "y", n_classes=self.sizes[-1], n_samples=X.shape[0])
         epochs = check_int(epochs, "epochs", minimum=0)
         batch_size = check_int(batch_size, "batch_size", minimum=1)
-        learning_rate = check_float(learning_rate, "learning_rate", minimum=0.0,
-                                    strict_minimum=True)
+        learning_rate = check_float(
+            learning_rate, "learning_rate", minimum=0.0, strict_minimum=True
+        )
         cost = check_choice(cost, "cost", COSTS)
         l2 = check_float(l2, "l2", minimum=0.0)
-        if cost == "cross_entropy" and self.activation_names[-1] not in ("sigmoid", "softmax"):
+        if cost == "cross_entropy" and self.activation_names[-1] not in (
+            "sigmoid",
+            "softmax",
+        ):
             raise InvalidParameterError(
                 f"`cost`='cross_entropy' needs a sigmoid or softmax output layer; this "
                 f"network's output activation is {self.activation_names[-1]!r}"
             )
         Xv = yv = None
         if validation_data is not None:
-            if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
+            if (
+                not isinstance(validation_data, (tuple, list))
+                or len(validation_data) != 2
+            ):
                 raise InvalidParameterError(
                     "`validation_data` must be a pair (X_val, y_val); got "
                     f"{type(validation_data).__name__}"
                 )
             Xv = self._check_X(validation_data[0], "validation_data[0]")
-            yv = check_labels(validation_data[1], "validation_data[1]",
-                              n_classes=self.sizes[-1], n_samples=Xv.shape[0])
+            yv = check_labels(
+                validation_data[1],
+                "validation_data[1]",
+                n_classes=self.sizes[-1],
+                n_samples=Xv.shape[0],
+            )
 
         config = {
-            "epochs": epochs, "batch_size": batch_size, "learning_rate": learning_rate,
-            "cost": cost, "l2": l2, "shuffle": bool(shuffle), "n_train": int(X.shape[0]),
+            "epochs": epochs,
+            "batch_size": batch_size,
+            "learning_rate": learning_rate,
+            "cost": cost,
+            "l2": l2,
+            "shuffle": bool(shuffle),
+            "n_train": int(X.shape[0]),
         }
         history = History(config=config)
         self.history = history
@@ -624,14 +657,17 @@ class Network:
         buffers = self._buffers(min(batch_size, X.shape[0]))
 
         for epoch in range(1, epochs + 1):
-            order = self._rng.permutation(X.shape[0]) if shuffle else np.arange(X.shape[0])
+            order = (
+                self._rng.permutation(X.shape[0]) if shuffle else np.arange(X.shape[0])
+            )
             start = time.perf_counter()
             # Mini-batch products are too small to gain from BLAS threads, and
             # waking idle threads thousands of times per epoch costs more than
             # the arithmetic (10x slower at batch 100 on a 2-core machine).
             with threadpool_limits(limits=1, user_api="blas"):
-                self._sgd_epoch(X, targets, order, batch_size, learning_rate, cost, l2,
-                                buffers)
+                self._sgd_epoch(
+                    X, targets, order, batch_size, learning_rate, cost, l2, buffers
+                )
             seconds = time.perf_counter() - start
             if not all(np.isfinite(p).all() for p in self._params):
                 raise FloatingPointError(
@@ -642,7 +678,9 @@ class Network:
             history.seconds.append(seconds)
             if monitor:
                 history.cost.append(self._cost(X, y, cost, l2, X.shape[0]))
-                history.train_accuracy.append(float(np.mean(self._output(X).argmax(1) == y)))
+                history.train_accuracy.append(
+                    float(np.mean(self._output(X).argmax(1) == y))
+                )
             else:
                 history.cost.append(float("nan"))
                 history.train_accuracy.append(float("nan"))
@@ -687,12 +725,16 @@ class Network:
         result = gemm(1.0, a.T, d.T, 1.0, probe.T, trans_b=1, overwrite_c=1)
         if np.shares_memory(result, probe) and probe[0, 0] == 4.0:
 
-            def update(P: np.ndarray, A: np.ndarray, D: np.ndarray, alpha: float) -> None:
+            def update(
+                P: np.ndarray, A: np.ndarray, D: np.ndarray, alpha: float
+            ) -> None:
                 gemm(alpha, A.T, D.T, 1.0, P.T, trans_b=1, overwrite_c=1)
 
         else:  # pragma: no cover - depends on the scipy build
 
-            def update(P: np.ndarray, A: np.ndarray, D: np.ndarray, alpha: float) -> None:
+            def update(
+                P: np.ndarray, A: np.ndarray, D: np.ndarray, alpha: float
+            ) -> None:
                 P += alpha * (D.T @ A)
 
         return update
@@ -743,8 +785,13 @@ class Network:
             A = [a[:m] for a in buffers["A"]]
             hidden = [a[:, :-1] for a in A[1:L]] + [A[L]]  # where f_l writes
             return (
-                A, hidden, [z[:m] for z in buffers["Z"]], [d[:m] for d in buffers["D"]],
-                [t[:m] for t in buffers["T"]], buffers["Y"][0][:m], A[0][:, :n_in],
+                A,
+                hidden,
+                [z[:m] for z in buffers["Z"]],
+                [d[:m] for d in buffers["D"]],
+                [t[:m] for t in buffers["T"]],
+                buffers["Y"][0][:m],
+                A[0][:, :n_in],
             )
 
         plan_full = views(full)
@@ -864,7 +911,9 @@ class Network:
         except (TypeError, ValueError) as exc:
             raise ModelFileError(f"{where}: corrupt 'meta' entry ({exc})") from None
         if not isinstance(meta, dict) or meta.get("format") != _FORMAT:
-            raise ModelFileError(f"{where}: not a Network file (format is not {_FORMAT!r})")
+            raise ModelFileError(
+                f"{where}: not a Network file (format is not {_FORMAT!r})"
+            )
         if meta.get("format_version") != _FORMAT_VERSION:
             raise ModelFileError(
                 f"{where}: unsupported format version {meta.get('format_version')!r} "
@@ -872,8 +921,12 @@ class Network:
             )
         try:
             net = cls(
-                meta["sizes"], meta["activations"], init=meta["init"], seed=0,
-                dtype=np.dtype(meta["dtype"]), input_shape=meta["input_shape"],
+                meta["sizes"],
+                meta["activations"],
+                init=meta["init"],
+                seed=0,
+                dtype=np.dtype(meta["dtype"]),
+                input_shape=meta["input_shape"],
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ModelFileError(f"{where}: invalid metadata ({exc})") from None
@@ -906,7 +959,10 @@ class Network:
         sizes = "-".join(str(s) for s in self.sizes)
         acts = self.activation_names
         act = acts[0] if len(set(acts)) == 1 else list(acts)
-        return f"Network({sizes}, activation={act!r}, init={self.init!r}, dtype={self.dtype.name})"
+        return (
+            f"Network({sizes}, activation={act!r}, init={self.init!r}, "
+            f"dtype={self.dtype.name})"
+        )
 
 
 def _readonly_copy(arr: np.ndarray) -> np.ndarray:

@@ -1,0 +1,227 @@
+"""Seconds per epoch of the study's network, side by side with the alternatives.
+
+Trains one epoch of 784-30-10 (sigmoid, quadratic cost, batch 10, learning rate
+3.0, 50,000 images) with:
+
+* ``mlpinspect.Network`` (float64 and float32; batch 10 and 100);
+* a per-example back-propagation loop written the way Nielsen's book does it
+  (one column vector at a time, gradients summed over the mini-batch);
+* scikit-learn's ``MLPClassifier`` (same layers, logistic, sgd, batch 10, no
+  momentum, no L2), when installed;
+* PyTorch, fed pre-made tensors without a DataLoader, when installed;
+
+all in this process, and prints seconds per epoch and the ratios. Uses the real
+MNIST when ``MLPINSPECT_MNIST_DIR`` names its folder, else random data of the
+same shape (the timing does not depend on the values).
+
+Run: ``python benchmarks/train_speed.py [--repeat 3]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+import warnings
+
+import numpy as np
+
+from mlpinspect import Network
+
+N_TRAIN = 50_000
+SIZES = [784, 30, 10]
+
+
+def load_data() -> tuple[np.ndarray, np.ndarray, str]:
+    folder = os.environ.get("MLPINSPECT_MNIST_DIR")
+    if folder and os.path.isdir(folder):
+        from mlpinspect.datasets import load_mnist
+
+        data = load_mnist(folder, download=False, dtype=np.float64)
+        return data.X_train[:N_TRAIN], data.y_train[:N_TRAIN], f"MNIST from {folder}"
+    rng = np.random.default_rng(0)
+    X = rng.random((N_TRAIN, 784))
+    return X, rng.integers(0, 10, N_TRAIN), "random data of MNIST's shape"
+
+
+def best_of(repeat: int, run) -> float:
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def time_mlpinspect(X, y, repeat, dtype=np.float64, batch_size=10) -> float:
+    net = Network(SIZES, seed=0, dtype=dtype)
+    Xd = X.astype(dtype)
+    return best_of(
+        repeat,
+        lambda: net.fit(
+            Xd,
+            y,
+            epochs=1,
+            batch_size=batch_size,
+            learning_rate=3.0,
+            monitor=False,
+            progress=False,
+        ),
+    )
+
+
+def time_per_example_loop(X, y, repeat) -> float:
+    """Nielsen-style SGD: back-propagate one example (a column vector) at a time."""
+    rng = np.random.default_rng(0)
+    weights = [rng.standard_normal((o, i)) for i, o in zip(SIZES[:-1], SIZES[1:])]
+    biases = [rng.standard_normal((o, 1)) for o in SIZES[1:]]
+    columns = [x.reshape(-1, 1) for x in X]
+    targets = [np.eye(10)[k].reshape(-1, 1) for k in y]
+
+    def sigmoid(z):
+        return 1.0 / (1.0 + np.exp(-z))
+
+    def backprop(x, t):
+        activation, activations, zs = x, [x], []
+        for w, b in zip(weights, biases):
+            z = w @ activation + b
+            zs.append(z)
+            activation = sigmoid(z)
+            activations.append(activation)
+        delta = (activations[-1] - t) * activations[-1] * (1 - activations[-1])
+        nabla_b = [None] * len(weights)
+        nabla_w = [None] * len(weights)
+        nabla_b[-1], nabla_w[-1] = delta, delta @ activations[-2].T
+        for layer in range(2, len(SIZES)):
+            a = activations[-layer]
+            delta = (weights[-layer + 1].T @ delta) * a * (1 - a)
+            nabla_b[-layer], nabla_w[-layer] = delta, delta @ activations[-layer - 1].T
+        return nabla_b, nabla_w
+
+    def epoch():
+        order = rng.permutation(len(columns))
+        for start in range(0, len(order), 10):
+            batch = order[start : start + 10]
+            sum_b = [np.zeros_like(b) for b in biases]
+            sum_w = [np.zeros_like(w) for w in weights]
+            for k in batch:
+                db, dw = backprop(columns[k], targets[k])
+                sum_b = [s + d for s, d in zip(sum_b, db)]
+                sum_w = [s + d for s, d in zip(sum_w, dw)]
+            for i in range(len(weights)):
+                weights[i] -= (3.0 / len(batch)) * sum_w[i]
+                biases[i] -= (3.0 / len(batch)) * sum_b[i]
+
+    with np.errstate(over="ignore"):
+        return best_of(repeat, epoch)
+
+
+def time_sklearn(X, y, repeat) -> float | None:
+    try:
+        from sklearn.exceptions import ConvergenceWarning
+        from sklearn.neural_network import MLPClassifier
+    except ImportError:
+        return None
+
+    def run():
+        clf = MLPClassifier(
+            hidden_layer_sizes=(30,),
+            activation="logistic",
+            solver="sgd",
+            batch_size=10,
+            learning_rate_init=3.0,
+            momentum=0.0,
+            nesterovs_momentum=False,
+            alpha=0.0,
+            max_iter=1,
+            shuffle=True,
+            random_state=0,
+        )
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            clf.fit(X, y)
+
+    return best_of(repeat, run)
+
+
+def time_torch(X, y, repeat) -> float | None:
+    try:
+        import torch
+    except ImportError:
+        return None
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(
+        torch.nn.Linear(784, 30),
+        torch.nn.Sigmoid(),
+        torch.nn.Linear(30, 10),
+        torch.nn.Sigmoid(),
+    ).double()
+    Xt = torch.from_numpy(X)
+    Yt = torch.nn.functional.one_hot(torch.from_numpy(y), 10).double()
+    optimiser = torch.optim.SGD(model.parameters(), lr=3.0)
+    loss_fn = torch.nn.MSELoss(reduction="sum")
+
+    def epoch():
+        order = torch.randperm(Xt.shape[0])
+        for start in range(0, Xt.shape[0], 10):
+            idx = order[start : start + 10]
+            optimiser.zero_grad()
+            loss = 0.5 * loss_fn(model(Xt[idx]), Yt[idx]) / idx.shape[0]
+            loss.backward()
+            optimiser.step()
+
+    return best_of(repeat, epoch)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=3, help="best of N runs")
+    args = parser.parse_args()
+    X, y, source = load_data()
+    print(f"One epoch of 784-30-10, {len(X)} images ({source}); best of {args.repeat}.")
+
+    ours = time_mlpinspect(X, y, args.repeat)
+    rows = [("mlpinspect.Network float64, batch 10", ours)]
+    rows.append(
+        (
+            "mlpinspect.Network float32, batch 10",
+            time_mlpinspect(X, y, args.repeat, dtype=np.float32),
+        )
+    )
+    rows.append(
+        (
+            "mlpinspect.Network float64, batch 100",
+            time_mlpinspect(X, y, args.repeat, batch_size=100),
+        )
+    )
+    rows.append(
+        (
+            "mlpinspect.Network float32, batch 100",
+            time_mlpinspect(X, y, args.repeat, dtype=np.float32, batch_size=100),
+        )
+    )
+    rows.append(
+        (
+            "per-example loop (the book's way), float64",
+            time_per_example_loop(X, y, max(1, args.repeat - 1)),
+        )
+    )
+    sk = time_sklearn(X, y, args.repeat)
+    rows.append(("scikit-learn MLPClassifier, float64", sk))
+    th = time_torch(X, y, args.repeat)
+    rows.append(("PyTorch, pre-made tensors, float64", th))
+
+    print(f"\n{'implementation':45s} {'s/epoch':>8s} {'ratio to ours':>14s}")
+    for name, seconds in rows:
+        if seconds is None:
+            print(f"{name:45s} {'n/a':>8s}   (not installed)")
+        else:
+            print(f"{name:45s} {seconds:8.3f} {seconds / ours:13.2f}x")
+    print(
+        "\nratio = seconds of that implementation / seconds of mlpinspect float64 "
+        "batch 10 (above 1: mlpinspect is faster)"
+    )
+
+
+if __name__ == "__main__":
+    main()

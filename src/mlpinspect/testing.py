@@ -1,0 +1,679 @@
+"""Tools for testing adapters, and code that uses mlpinspect.
+
+:func:`check_adapter` is a conformance kit for adapter authors, in the
+spirit of scikit-learn's ``check_estimator``: run it on your adapter and an
+example model, and it checks the :class:`~mlpinspect.Adapter` protocol, the
+shapes, dtypes and read-only-ness of the resulting
+:class:`~mlpinspect.MLP`, that its arrays are copies, and that its forward
+pass equals the framework's own output. Each contract is one ``check_*``
+function whose failure message says how to fix the adapter;
+:func:`parametrize_adapter_checks` turns them into separate pytest cases.
+
+:class:`FakeModel` and :class:`FakeAdapter` are a tiny "framework" and its
+adapter, for tests that need a foreign model without installing one, and
+:func:`registered_adapter` registers an adapter for the length of a
+``with`` block.
+
+Examples
+--------
+>>> from mlpinspect.testing import FakeAdapter, FakeModel, check_adapter
+>>> model = FakeModel([6, 4, 3], seed=0)
+>>> mlp = check_adapter(FakeAdapter(), model, model.forward,
+...                     arrays=model.parameters(), mutate=FakeModel.perturb)
+>>> mlp.sizes
+(6, 4, 3)
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from .adapters import _registry
+from .adapters._registry import _check_adapter
+from .mlp import MLP, Dense
+
+__all__ = [
+    "AdapterCheckError",
+    "FakeAdapter",
+    "FakeModel",
+    "adapter_checks",
+    "check_adapter",
+    "check_can_adapt",
+    "check_copies",
+    "check_deterministic",
+    "check_dtypes",
+    "check_forward",
+    "check_no_shared_memory",
+    "check_protocol",
+    "check_read_only",
+    "check_rejects_others",
+    "check_returns_mlp",
+    "check_shapes",
+    "default_tolerance",
+    "parametrize_adapter_checks",
+    "registered_adapter",
+]
+
+# Objects no adapter for a real framework should claim.
+_FOREIGN = (None, 1.5, "not-a-model.txt", object(), {"a": 1}, np.zeros(3))
+
+
+class AdapterCheckError(AssertionError):
+    """An adapter broke one of the contracts :func:`check_adapter` checks."""
+
+
+def _fail(check: str, message: str) -> None:
+    raise AdapterCheckError(f"{check}: {message}")
+
+
+def default_tolerance(dtype: Any) -> tuple[float, float]:
+    """The ``(rtol, atol)`` used to compare forward passes in ``dtype``.
+
+    ``(1e-4, 1e-5)`` for float32 and lower precisions, where the framework
+    and numpy may sum in a different order; ``(1e-9, 1e-12)`` for float64.
+    A comparison passes when ``|mlp - framework| <= atol + rtol * |framework|``.
+
+    Examples
+    --------
+    >>> default_tolerance(np.float32)
+    (0.0001, 1e-05)
+    """
+    if np.dtype(dtype).itemsize >= 8:
+        return 1e-9, 1e-12
+    return 1e-4, 1e-5
+
+
+def _adapt(adapter: Any, model: Any, options: Mapping[str, Any] | None) -> MLP:
+    return adapter.adapt(model, **dict(options or {}))
+
+
+def _arrays(mlp: MLP) -> Iterator[tuple[str, np.ndarray]]:
+    for i, layer in enumerate(mlp.layers):
+        yield f"layers[{i}].weight", layer.weight
+        yield f"layers[{i}].bias", layer.bias
+
+
+# -- the checks ------------------------------------------------------------------
+
+
+def check_protocol(adapter: Any) -> None:
+    """The adapter has a non-empty ``name`` and callable ``can_adapt``/``adapt``."""
+    name = getattr(adapter, "name", None)
+    if not isinstance(name, str) or not name:
+        _fail(
+            "check_protocol",
+            f"the adapter needs a `name` attribute, a short non-empty string such as "
+            f"'myframework'; got {name!r}",
+        )
+    for method in ("can_adapt", "adapt"):
+        if not callable(getattr(adapter, method, None)):
+            _fail(
+                "check_protocol",
+                f"the adapter needs a `{method}` method (see mlpinspect.Adapter)",
+            )
+    if not isinstance(adapter, _registry.Adapter):
+        _fail("check_protocol", "the adapter does not follow mlpinspect.Adapter")
+
+
+def check_can_adapt(adapter: Any, model: Any) -> None:
+    """``adapter.can_adapt(model)`` is exactly ``True``."""
+    try:
+        result = adapter.can_adapt(model)
+    except Exception as exc:
+        _fail(
+            "check_can_adapt",
+            f"can_adapt raised {type(exc).__name__}: {exc}; it must return a bool "
+            f"and never raise",
+        )
+    if result is not True:
+        _fail(
+            "check_can_adapt",
+            f"can_adapt(model) returned {result!r} for a {type(model).__name__}; it "
+            f"must return True for the models the adapter converts",
+        )
+
+
+def check_rejects_others(adapter: Any) -> None:
+    """``can_adapt`` returns ``False``, without raising, for unrelated objects."""
+    for obj in _FOREIGN:
+        try:
+            result = adapter.can_adapt(obj)
+        except Exception as exc:
+            _fail(
+                "check_rejects_others",
+                f"can_adapt({obj!r}) raised {type(exc).__name__}: {exc}; it is "
+                f"called on every object mlpinspect.adapt sees, so it must return "
+                f"False for objects it does not know",
+            )
+        if result is not False:
+            _fail(
+                "check_rejects_others",
+                f"can_adapt({obj!r}) returned {result!r}; claim only your own "
+                f"framework's models (test type(obj).__module__ or isinstance "
+                f"against a class found in sys.modules) and return a bool",
+            )
+
+
+def check_returns_mlp(
+    adapter: Any, model: Any, options: Mapping[str, Any] | None = None
+) -> MLP:
+    """``adapter.adapt(model, **options)`` returns an :class:`~mlpinspect.MLP`."""
+    try:
+        mlp = _adapt(adapter, model, options)
+    except Exception as exc:
+        _fail(
+            "check_returns_mlp",
+            f"adapt(model) raised {type(exc).__name__}: {exc}",
+        )
+    if not isinstance(mlp, MLP):
+        _fail(
+            "check_returns_mlp",
+            f"adapt(model) returned {type(mlp).__name__}; it must return "
+            f"mlpinspect.MLP([mlpinspect.Dense(weight, bias, activation), ...])",
+        )
+    return mlp
+
+
+def check_shapes(mlp: MLP) -> None:
+    """Weights are ``(out, in)``, biases ``(out,)``, layers chain, input fits."""
+    previous = None
+    for i, layer in enumerate(mlp.layers):
+        w, b = layer.weight, layer.bias
+        if w.ndim != 2 or b.shape != (w.shape[0],):
+            _fail(
+                "check_shapes",
+                f"layer {i}: weight {w.shape} and bias {b.shape} must be (out, in) "
+                f"and (out,)",
+            )
+        if previous is not None and w.shape[1] != previous:
+            _fail(
+                "check_shapes",
+                f"layer {i} has {w.shape[1]} inputs but layer {i - 1} has {previous} "
+                f"units; weights must be (out, in) (transpose (in, out) kernels once)",
+            )
+        previous = w.shape[0]
+    if int(np.prod(mlp.input_shape)) != mlp.n_inputs:
+        _fail(
+            "check_shapes",
+            f"input_shape {mlp.input_shape} does not multiply to {mlp.n_inputs}",
+        )
+
+
+def check_dtypes(mlp: MLP) -> None:
+    """Every array is float32 or float64, and a bias has its weight's dtype."""
+    for i, layer in enumerate(mlp.layers):
+        for what, arr in (("weight", layer.weight), ("bias", layer.bias)):
+            if arr.dtype not in (np.float32, np.float64):
+                _fail(
+                    "check_dtypes",
+                    f"layers[{i}].{what} has dtype {arr.dtype}; use float32 or "
+                    f"float64 (convert half precision to float32)",
+                )
+        if layer.bias.dtype != layer.weight.dtype:
+            _fail(
+                "check_dtypes",
+                f"layers[{i}]: bias dtype {layer.bias.dtype} differs from weight "
+                f"dtype {layer.weight.dtype}",
+            )
+
+
+def check_read_only(mlp: MLP) -> None:
+    """No array of the MLP can be written."""
+    for name, arr in _arrays(mlp):
+        if arr.flags.writeable:
+            _fail(
+                "check_read_only",
+                f"{name} is writable; build layers with mlpinspect.Dense, which "
+                f"copies arrays and makes them read-only",
+            )
+        try:
+            arr.reshape(-1)[:1] = 0
+        except ValueError:
+            continue
+        _fail("check_read_only", f"writing into {name} did not raise ValueError")
+
+
+def check_no_shared_memory(mlp: MLP, arrays: Sequence[Any]) -> None:
+    """No array of the MLP shares memory with the framework's ``arrays``.
+
+    Parameters
+    ----------
+    mlp : MLP
+    arrays : sequence of array_like
+        The framework's parameters as numpy arrays that view its memory (for
+        PyTorch, ``[p.detach().numpy() for p in model.parameters()]``).
+    """
+    for source in arrays:
+        source = np.asarray(source)
+        for name, arr in _arrays(mlp):
+            if np.shares_memory(arr, source):
+                _fail(
+                    "check_no_shared_memory",
+                    f"{name} shares memory with a framework array of shape "
+                    f"{source.shape}; pass the array to mlpinspect.Dense (which "
+                    f"copies) instead of wrapping its buffer",
+                )
+
+
+def check_forward(
+    mlp: MLP,
+    forward: Callable[[np.ndarray], Any],
+    *,
+    inputs: Any = None,
+    rtol: float | None = None,
+    atol: float | None = None,
+    seed: int = 0,
+) -> None:
+    """The MLP's output equals the framework's within a tolerance.
+
+    Parameters
+    ----------
+    mlp : MLP
+    forward : callable
+        ``forward(X)`` returns the framework's own output for the numpy array
+        ``X`` of shape ``(n, *mlp.input_shape)``, as an array of shape
+        ``(n, n_outputs)`` (or ``(n,)`` for one output).
+    inputs : array_like, optional
+        Inputs of shape ``(n, *mlp.input_shape)`` or ``(n, n_inputs)``;
+        default 16 standard-normal rows in the MLP's dtype.
+    rtol, atol : float, optional
+        Default :func:`default_tolerance` of the MLP's dtype.
+    seed : int
+        Seeds the default inputs.
+    """
+    default_rtol, default_atol = default_tolerance(mlp.dtype)
+    rtol = default_rtol if rtol is None else rtol
+    atol = default_atol if atol is None else atol
+    if inputs is None:
+        rng = np.random.default_rng(seed)
+        inputs = rng.standard_normal((16, *mlp.input_shape)).astype(mlp.dtype)
+    X = np.asarray(inputs)
+    X = X.reshape(X.shape[0], *mlp.input_shape)
+    expected = np.asarray(forward(X), dtype=np.float64)
+    if expected.ndim == 1:
+        expected = expected.reshape(-1, 1)
+    got = np.asarray(mlp.forward(X), dtype=np.float64)
+    if expected.shape != got.shape:
+        _fail(
+            "check_forward",
+            f"the framework's output has shape {expected.shape} but the MLP's has "
+            f"{got.shape}; check the layer order and the output layer",
+        )
+    error = np.abs(got - expected)
+    bound = atol + rtol * np.abs(expected)
+    if not (error <= bound).all():
+        worst = np.unravel_index(np.argmax(error - bound), error.shape)
+        _fail(
+            "check_forward",
+            f"the MLP's output differs from the framework's by up to "
+            f"{error.max():.3g} (at {tuple(int(i) for i in worst)}: MLP "
+            f"{got[worst]:.6g}, framework {expected[worst]:.6g}; rtol={rtol}, "
+            f"atol={atol}); check the weight layout (out, in), biases, the "
+            f"activation names and slopes, and that dropout-like layers are skipped",
+        )
+
+
+def _same_mlp(a: MLP, b: MLP) -> str | None:
+    if a.sizes != b.sizes:
+        return f"sizes {a.sizes} and {b.sizes}"
+    if a.activation_names != b.activation_names:
+        return f"activations {a.activation_names} and {b.activation_names}"
+    if a.input_shape != b.input_shape or a.class_names != b.class_names:
+        return "input_shape or class_names"
+    for (name, x), (_, y) in zip(_arrays(a), _arrays(b)):
+        if x.dtype != y.dtype or not np.array_equal(x, y):
+            return name
+    return None
+
+
+def check_deterministic(
+    adapter: Any, model: Any, options: Mapping[str, Any] | None = None
+) -> None:
+    """Adapting the same model twice gives equal MLPs in separate memory."""
+    first, second = _adapt(adapter, model, options), _adapt(adapter, model, options)
+    difference = _same_mlp(first, second)
+    if difference is not None:
+        _fail(
+            "check_deterministic",
+            f"adapting the same model twice gave different {difference}; adapt must "
+            f"not depend on state or randomness",
+        )
+    for (name, x), (_, y) in zip(_arrays(first), _arrays(second)):
+        if np.shares_memory(x, y):
+            _fail(
+                "check_deterministic",
+                f"two adaptations share the memory of {name}; copy the weights",
+            )
+
+
+def check_copies(
+    adapter: Any,
+    model: Any,
+    mutate: Callable[[Any], Any],
+    options: Mapping[str, Any] | None = None,
+) -> None:
+    """Changing the model after adapting it does not change the MLP.
+
+    ``mutate(model)`` must change the model's weights in place (for PyTorch,
+    ``with torch.no_grad(): p.add_(1.0)`` for every parameter). The check
+    also adapts the changed model to make sure the change was real, so the
+    check cannot pass vacuously. Run it last: it changes ``model``.
+    """
+    mlp = _adapt(adapter, model, options)
+    snapshot = [(name, arr.copy()) for name, arr in _arrays(mlp)]
+    mutate(model)
+    for (name, before), (_, now) in zip(snapshot, _arrays(mlp)):
+        if not np.array_equal(before, now):
+            _fail(
+                "check_copies",
+                f"{name} changed when the model was changed after adapting it; copy "
+                f"the weights (mlpinspect.Dense does) instead of viewing them",
+            )
+    if _same_mlp(mlp, _adapt(adapter, model, options)) is None:
+        _fail(
+            "check_copies",
+            "`mutate` did not change what the adapter reads, so this check proves "
+            "nothing; make mutate change the model's weights in place",
+        )
+
+
+# -- running them ----------------------------------------------------------------
+
+
+def adapter_checks(
+    adapter: Any,
+    model: Any,
+    forward: Callable[[np.ndarray], Any] | None = None,
+    *,
+    inputs: Any = None,
+    options: Mapping[str, Any] | None = None,
+    arrays: Sequence[Any] | None = None,
+    mutate: Callable[[Any], Any] | None = None,
+    rtol: float | None = None,
+    atol: float | None = None,
+) -> list[tuple[str, Callable[[], None]]]:
+    """The checks :func:`check_adapter` runs, as ``(name, check)`` pairs.
+
+    Each ``check`` takes no argument and raises :class:`AdapterCheckError`
+    on failure. Checks that need an MLP adapt the model afresh, so they can
+    run in any order; the ``check_copies`` check (present when ``mutate`` is
+    given) changes the model and comes last. Parameters are those of
+    :func:`check_adapter`.
+    """
+
+    def fresh() -> MLP:
+        return check_returns_mlp(adapter, model, options)
+
+    checks: list[tuple[str, Callable[[], None]]] = [
+        ("check_protocol", lambda: check_protocol(adapter)),
+        ("check_can_adapt", lambda: check_can_adapt(adapter, model)),
+        ("check_rejects_others", lambda: check_rejects_others(adapter)),
+        ("check_returns_mlp", lambda: check_returns_mlp(adapter, model, options)),
+        ("check_shapes", lambda: check_shapes(fresh())),
+        ("check_dtypes", lambda: check_dtypes(fresh())),
+        ("check_read_only", lambda: check_read_only(fresh())),
+        ("check_deterministic", lambda: check_deterministic(adapter, model, options)),
+    ]
+    if arrays is not None:
+        checks.append(
+            ("check_no_shared_memory", lambda: check_no_shared_memory(fresh(), arrays))
+        )
+    if forward is not None:
+        checks.append(
+            (
+                "check_forward",
+                lambda: check_forward(
+                    fresh(), forward, inputs=inputs, rtol=rtol, atol=atol
+                ),
+            )
+        )
+    if mutate is not None:
+        checks.append(
+            ("check_copies", lambda: check_copies(adapter, model, mutate, options))
+        )
+    return checks
+
+
+def check_adapter(
+    adapter: Any,
+    model: Any,
+    forward: Callable[[np.ndarray], Any] | None = None,
+    *,
+    inputs: Any = None,
+    options: Mapping[str, Any] | None = None,
+    arrays: Sequence[Any] | None = None,
+    mutate: Callable[[Any], Any] | None = None,
+    rtol: float | None = None,
+    atol: float | None = None,
+) -> MLP:
+    """Check that an adapter follows the contract, on an example model.
+
+    Runs every check (see :func:`adapter_checks`) and reports all failures
+    at once.
+
+    Parameters
+    ----------
+    adapter : Adapter
+        The adapter under test (an instance).
+    model : object
+        A model the adapter converts.
+    forward : callable, optional
+        ``forward(X)`` returns the framework's own output for a numpy array
+        ``X`` of shape ``(n, *input_shape)``, e.g. for PyTorch
+        ``lambda X: model(torch.from_numpy(X)).detach().numpy()``. Without
+        it the forward pass is not compared.
+    inputs : array_like, optional
+        Inputs for the forward comparison; default 16 standard-normal rows.
+    options : mapping, optional
+        Keyword options for ``adapter.adapt``.
+    arrays : sequence of array_like, optional
+        numpy views of the framework's parameter memory; the MLP must not
+        share memory with any of them.
+    mutate : callable, optional
+        ``mutate(model)`` changes the model's weights in place; the MLP
+        adapted before must not change. Runs last.
+    rtol, atol : float, optional
+        Tolerances of the forward comparison; default
+        :func:`default_tolerance` of the MLP's dtype: ``(1e-4, 1e-5)`` for
+        float32, ``(1e-9, 1e-12)`` for float64.
+
+    Returns
+    -------
+    MLP
+        The adapted model (adapted before ``mutate`` ran).
+
+    Raises
+    ------
+    AdapterCheckError
+        An ``AssertionError`` listing every failed check and how to fix it.
+
+    Examples
+    --------
+    >>> model = FakeModel([4, 3], seed=1)
+    >>> check_adapter(FakeAdapter(), model, model.forward)
+    MLP(4-3, activations=[softmax], name='FakeModel')
+    """
+    failures: list[str] = []
+    mlp: MLP | None = None
+    for name, check in adapter_checks(
+        adapter,
+        model,
+        forward,
+        inputs=inputs,
+        options=options,
+        arrays=arrays,
+        mutate=mutate,
+        rtol=rtol,
+        atol=atol,
+    ):
+        try:
+            if name == "check_returns_mlp":
+                mlp = check_returns_mlp(adapter, model, options)
+            else:
+                check()
+        except AdapterCheckError as exc:
+            failures.append(str(exc))
+            if name in ("check_protocol", "check_returns_mlp"):
+                break  # nothing else can be checked
+    if failures:
+        raise AdapterCheckError(
+            f"the {getattr(adapter, 'name', type(adapter).__name__)!r} adapter "
+            f"failed {len(failures)} check(s):\n- " + "\n- ".join(failures)
+        )
+    assert mlp is not None
+    return mlp
+
+
+def parametrize_adapter_checks(
+    adapter: Any,
+    model: Any,
+    forward: Callable[[np.ndarray], Any] | None = None,
+    **kwargs: Any,
+) -> Any:
+    """A ``pytest.mark.parametrize`` over the checks, one test case each.
+
+    Takes the arguments of :func:`check_adapter`; the decorated test receives
+    a ``check`` argument to call::
+
+        @parametrize_adapter_checks(MyAdapter(), make_model(), forward)
+        def test_my_adapter(check):
+            check()
+
+    Needs pytest.
+    """
+    import pytest
+
+    checks = adapter_checks(adapter, model, forward, **kwargs)
+    return pytest.mark.parametrize(
+        "check", [pytest.param(check, id=name) for name, check in checks]
+    )
+
+
+@contextlib.contextmanager
+def registered_adapter(adapter: Any, *, first: bool = False) -> Iterator[Any]:
+    """Register ``adapter`` for the length of a ``with`` block.
+
+    The registry is restored afterwards, including an adapter of the same
+    name that ``adapter`` replaced.
+
+    Examples
+    --------
+    >>> from mlpinspect.adapters import adapt, registered_adapters
+    >>> with registered_adapter(FakeAdapter()):
+    ...     adapt(FakeModel([2, 2], seed=0)).sizes
+    (2, 2)
+    >>> "fake" in [a.name for a in registered_adapters()]
+    False
+    """
+    registry = _registry._REGISTRY
+    with registry._lock:
+        saved = list(registry._adapters)
+    registry.register(adapter, first=first)
+    try:
+        yield _check_adapter(adapter) if isinstance(adapter, type) else adapter
+    finally:
+        with registry._lock:
+            registry._adapters = saved
+
+
+# -- a fake framework ------------------------------------------------------------
+
+
+class FakeModel:
+    """A multilayer perceptron from an imaginary framework, for tests.
+
+    Like Keras and scikit-learn it stores kernels as ``(in, out)``, so an
+    adapter has to transpose them, and it computes its own forward pass.
+
+    Parameters
+    ----------
+    sizes : sequence of int
+        Units per layer, input first.
+    activations : sequence of str, optional
+        One name per layer; default ``"relu"`` in hidden layers and
+        ``"softmax"`` at the output.
+    seed : int, optional
+        Seeds the random weights.
+    dtype : dtype
+        float32 or float64.
+
+    Examples
+    --------
+    >>> model = FakeModel([4, 3, 2], seed=0)
+    >>> model.forward(np.ones((5, 4))).shape
+    (5, 2)
+    """
+
+    def __init__(
+        self,
+        sizes: Sequence[int],
+        activations: Sequence[str] | None = None,
+        *,
+        seed: int | None = None,
+        dtype: Any = np.float64,
+    ) -> None:
+        rng = np.random.default_rng(seed)
+        sizes = [int(s) for s in sizes]
+        n = len(sizes) - 1
+        self.kernels = [
+            (rng.standard_normal((a, b)) / np.sqrt(a)).astype(dtype)
+            for a, b in zip(sizes[:-1], sizes[1:])
+        ]
+        self.biases = [
+            (0.1 * rng.standard_normal(b)).astype(dtype) for b in sizes[1:]
+        ]
+        self.activations = (
+            list(activations)
+            if activations is not None
+            else ["relu"] * (n - 1) + ["softmax"]
+        )
+
+    def parameters(self) -> list[np.ndarray]:
+        """The kernels and biases (the arrays themselves, not copies)."""
+        return [*self.kernels, *self.biases]
+
+    def forward(self, X: Any) -> np.ndarray:
+        """The model's output, shape ``(n, sizes[-1])``."""
+        from .activations import get_activation
+
+        a = np.asarray(X)
+        a = a.reshape(a.shape[0], -1)
+        for kernel, bias, name in zip(self.kernels, self.biases, self.activations):
+            a = get_activation(name)(a @ kernel + bias)
+        return a
+
+    __call__ = forward
+
+    def perturb(self) -> None:
+        """Add 1 to every parameter, in place (a ``mutate`` for check_copies)."""
+        for p in self.parameters():
+            p += 1
+
+
+class FakeAdapter:
+    """The adapter for :class:`FakeModel`; a model for writing your own.
+
+    Examples
+    --------
+    >>> FakeAdapter().adapt(FakeModel([3, 2], seed=0)).sizes
+    (3, 2)
+    """
+
+    name = "fake"
+    description = "mlpinspect.testing.FakeModel (for tests)"
+
+    def can_adapt(self, obj: Any) -> bool:
+        return isinstance(obj, FakeModel)
+
+    def adapt(self, obj: FakeModel, **options: Any) -> MLP:
+        if options:
+            raise TypeError(f"unknown options {sorted(options)}")
+        layers = [
+            Dense(kernel.T, bias, name)  # (in, out) -> (out, in); Dense copies
+            for kernel, bias, name in zip(obj.kernels, obj.biases, obj.activations)
+        ]
+        return MLP(layers, name="FakeModel")
