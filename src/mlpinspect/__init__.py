@@ -8,8 +8,10 @@ attributions with checked guarantees.
 
 from __future__ import annotations
 
+from . import datasets
 from ._version import __version__
 from .adapters import adapt
+from .datasets import load_mnist, load_mnist_sample
 from .errors import (
     DatasetError,
     DownloadError,
@@ -35,4 +37,7 @@ __all__ = [
     "UnsupportedModelError",
     "__version__",
     "adapt",
+    "datasets",
+    "load_mnist",
+    "load_mnist_sample",
 ]

@@ -25,7 +25,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy import special
 
 from .errors import UnsupportedModelError
 
@@ -40,7 +39,11 @@ Array = np.ndarray
 
 
 def _sigmoid(z: Array, out: Array | None = None) -> Array:
-    return special.expit(z, out=out) if out is not None else special.expit(z)
+    # scipy.special is imported on first use: it alone would double the time
+    # `import mlpinspect` takes.
+    from scipy.special import expit
+
+    return expit(z, out=out) if out is not None else expit(z)
 
 
 def _sigmoid_vjp(z: Array, a: Array, g: Array) -> Array:

@@ -40,8 +40,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from scipy import special
-from scipy.linalg import blas
 from threadpoolctl import threadpool_limits
 
 from ._validation import (
@@ -718,6 +716,8 @@ class Network:
         call without temporaries. Should scipy ever return a copy instead of
         writing in place, fall back to numpy (slower, never wrong).
         """
+        from scipy.linalg import blas
+
         gemm = blas.dgemm if self.dtype == np.float64 else blas.sgemm
         probe = np.zeros((2, 3), dtype=self.dtype)
         a = np.ones((4, 3), dtype=self.dtype)
@@ -769,7 +769,9 @@ class Network:
         params = self._params
         names = self.activation_names
         # Raw ufuncs where they exist: one Python call less per layer and batch.
-        raw = {"sigmoid": special.expit, "tanh": np.tanh}
+        from scipy.special import expit
+
+        raw = {"sigmoid": expit, "tanh": np.tanh}
         forward = [raw.get(name, get_activation(name).forward) for name in names]
         derivative = [_derivative_kernel(name) for name in names]
         update = self._gemm_update()
