@@ -10,7 +10,13 @@ from __future__ import annotations
 
 from . import datasets
 from ._version import __version__
-from .adapters import adapt
+from .adapters import (
+    Adapter,
+    adapt,
+    register_adapter,
+    registered_adapters,
+    unregister_adapter,
+)
 from .datasets import load_mnist, load_mnist_sample
 from .errors import (
     DatasetError,
@@ -24,6 +30,7 @@ from .mlp import MLP, Dense, ForwardTrace
 from .network import History, Network
 
 __all__ = [
+    "Adapter",
     "MLP",
     "DatasetError",
     "Dense",
@@ -40,4 +47,7 @@ __all__ = [
     "datasets",
     "load_mnist",
     "load_mnist_sample",
+    "register_adapter",
+    "registered_adapters",
+    "unregister_adapter",
 ]

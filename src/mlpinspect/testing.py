@@ -51,6 +51,7 @@ __all__ = [
     "check_protocol",
     "check_read_only",
     "check_rejects_others",
+    "check_rejects_unknown_options",
     "check_returns_mlp",
     "check_shapes",
     "default_tolerance",
@@ -176,6 +177,31 @@ def check_returns_mlp(
             f"mlpinspect.MLP([mlpinspect.Dense(weight, bias, activation), ...])",
         )
     return mlp
+
+
+def check_rejects_unknown_options(
+    adapter: Any, model: Any, options: Mapping[str, Any] | None = None
+) -> None:
+    """``adapt`` raises ``TypeError`` or ``ValueError`` for an unknown option.
+
+    A misspelt option (``activation=`` for ``activations=``) must not be
+    silently ignored.
+    """
+    try:
+        adapter.adapt(model, **dict(options or {}), mlpinspect_no_such_option=1)
+    except (TypeError, ValueError):
+        return
+    except Exception as exc:
+        _fail(
+            "check_rejects_unknown_options",
+            f"an unknown option raised {type(exc).__name__}; raise TypeError or "
+            f"ValueError (mlpinspect.InvalidParameterError is both)",
+        )
+    _fail(
+        "check_rejects_unknown_options",
+        "adapt(model, mlpinspect_no_such_option=1) did not raise; reject options "
+        "you do not know with TypeError or ValueError so that typos are noticed",
+    )
 
 
 def check_shapes(mlp: MLP) -> None:
@@ -413,6 +439,10 @@ def adapter_checks(
         ("check_can_adapt", lambda: check_can_adapt(adapter, model)),
         ("check_rejects_others", lambda: check_rejects_others(adapter)),
         ("check_returns_mlp", lambda: check_returns_mlp(adapter, model, options)),
+        (
+            "check_rejects_unknown_options",
+            lambda: check_rejects_unknown_options(adapter, model, options),
+        ),
         ("check_shapes", lambda: check_shapes(fresh())),
         ("check_dtypes", lambda: check_dtypes(fresh())),
         ("check_read_only", lambda: check_read_only(fresh())),
@@ -623,9 +653,7 @@ class FakeModel:
             (rng.standard_normal((a, b)) / np.sqrt(a)).astype(dtype)
             for a, b in zip(sizes[:-1], sizes[1:])
         ]
-        self.biases = [
-            (0.1 * rng.standard_normal(b)).astype(dtype) for b in sizes[1:]
-        ]
+        self.biases = [(0.1 * rng.standard_normal(b)).astype(dtype) for b in sizes[1:]]
         self.activations = (
             list(activations)
             if activations is not None

@@ -1,0 +1,111 @@
+"""Adapter for networks written as in Michael Nielsen's book.
+
+"Neural Networks and Deep Learning" (``network.py``, ``network2.py``) keeps a
+network as three lists: ``sizes`` (units per layer, input first),
+``weights`` (one ``(out, in)`` array per layer) and ``biases`` (one
+``(out, 1)`` column per layer), with the sigmoid in every layer. Any object
+with those attributes, or a mapping with those keys (``network2.py`` saves
+one as JSON), is read here, so a reader of the book can inspect their own
+network.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from ..errors import InvalidParameterError
+from ..mlp import MLP, Dense
+from ._chain import check_options
+from .weights import resolve_activations
+
+__all__ = ["NielsenAdapter"]
+
+_KEYS = ("sizes", "weights", "biases")
+
+
+def _get(obj: Any, key: str) -> Any:
+    return obj[key] if isinstance(obj, Mapping) else getattr(obj, key)
+
+
+class NielsenAdapter:
+    """Adapt a Nielsen-style network (``sizes``, ``weights``, ``biases``).
+
+    Options
+    -------
+    activations : str or sequence of str, optional
+        Defaults to ``"sigmoid"`` in every layer, as in the book; give other
+        names if you changed the activation.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> class Network:  # the book's layout
+    ...     def __init__(self, sizes):
+    ...         rng = np.random.default_rng(0)
+    ...         self.sizes = sizes
+    ...         self.biases = [rng.normal(size=(y, 1)) for y in sizes[1:]]
+    ...         self.weights = [rng.normal(size=(y, x))
+    ...                         for x, y in zip(sizes[:-1], sizes[1:])]
+    >>> NielsenAdapter().adapt(Network([784, 30, 10]))
+    MLP(784-30-10, activations=[sigmoid, sigmoid], name='Network')
+    """
+
+    name = "nielsen"
+    description = (
+        "Nielsen-style networks: `sizes`, `weights` (out, in) and `biases` (out, 1) "
+        "lists, sigmoid everywhere"
+    )
+
+    def can_adapt(self, obj: Any) -> bool:
+        if isinstance(obj, Mapping):
+            return all(k in obj for k in _KEYS)
+        return all(
+            hasattr(type(obj), k) or k in getattr(obj, "__dict__", {}) for k in _KEYS
+        )
+
+    def adapt(self, obj: Any, **options: Any) -> MLP:
+        check_options(options, self.name, ("activations",))
+        sizes_raw, weights, biases = (_get(obj, k) for k in _KEYS)
+        try:
+            sizes = [int(s) for s in sizes_raw]
+        except (TypeError, ValueError):
+            raise InvalidParameterError(
+                f"`sizes` must be a list of layer sizes (ints); got {sizes_raw!r}"
+            ) from None
+        n = len(sizes) - 1
+        if n < 1 or any(s < 1 for s in sizes):
+            raise InvalidParameterError(
+                f"`sizes` must list at least two positive layer sizes; got {sizes}"
+            )
+        weights, biases = list(weights), list(biases)
+        if len(weights) != n or len(biases) != n:
+            raise InvalidParameterError(
+                f"a network with sizes {sizes} needs {n} weight matrices and {n} "
+                f"bias vectors; got {len(weights)} and {len(biases)}"
+            )
+        acts = resolve_activations(options.get("activations", "sigmoid"), n)
+        layers = []
+        for i, (w, b) in enumerate(zip(weights, biases)):
+            w, b = np.asarray(w), np.asarray(b)
+            expected = (sizes[i + 1], sizes[i])
+            if w.shape != expected:
+                hint = (
+                    " (it looks transposed: the book's layout is (out, in))"
+                    if w.shape == expected[::-1]
+                    else ""
+                )
+                raise InvalidParameterError(
+                    f"`weights[{i}]` must have shape {expected} (sizes[{i + 1}], "
+                    f"sizes[{i}]); got {w.shape}{hint}"
+                )
+            if b.shape not in ((sizes[i + 1], 1), (sizes[i + 1],)):
+                raise InvalidParameterError(
+                    f"`biases[{i}]` must have shape ({sizes[i + 1]}, 1) (a column "
+                    f"per layer, as in the book); got {b.shape}"
+                )
+            layers.append(Dense(w, b.reshape(-1), acts[i]))
+        label = None if isinstance(obj, Mapping) else type(obj).__name__
+        return MLP(layers, name=label)

@@ -1,0 +1,104 @@
+"""Networks in the layout of Nielsen's book."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from mlpinspect import InvalidParameterError, adapt
+from mlpinspect.adapters import NielsenAdapter
+from mlpinspect.testing import check_adapter
+
+
+def sigmoid(z):
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+class BookNetwork:
+    """The book's network.py layout: column biases, (out, in) weights."""
+
+    def __init__(self, sizes, seed=0):
+        rng = np.random.default_rng(seed)
+        self.num_layers = len(sizes)
+        self.sizes = sizes
+        self.biases = [rng.standard_normal((y, 1)) for y in sizes[1:]]
+        self.weights = [
+            rng.standard_normal((y, x)) for x, y in zip(sizes[:-1], sizes[1:])
+        ]
+
+    def feedforward(self, a):
+        """One input as a column (n, 1), as in the book."""
+        for b, w in zip(self.biases, self.weights):
+            a = sigmoid(np.dot(w, a) + b)
+        return a
+
+    def batch_forward(self, X):
+        return np.hstack([self.feedforward(x.reshape(-1, 1)) for x in X]).T
+
+    def perturb(self):
+        for w in self.weights:
+            w += 0.5
+
+
+sizes_strategy = st.lists(st.integers(1, 7), min_size=2, max_size=5)
+
+
+@settings(max_examples=30, deadline=None)
+@given(sizes=sizes_strategy, seed=st.integers(0, 2**32 - 1))
+def test_forward_equals_the_books_feedforward(sizes, seed):
+    net = BookNetwork(sizes, seed)
+    mlp = check_adapter(
+        NielsenAdapter(),
+        net,
+        net.batch_forward,
+        arrays=[*net.weights, *net.biases],
+        mutate=BookNetwork.perturb,
+    )
+    assert mlp.sizes == tuple(sizes)
+    assert set(mlp.activation_names) == {"sigmoid"}
+    assert mlp.name == "BookNetwork"
+
+
+def test_adapt_dispatches_and_reads_a_mapping():
+    net = BookNetwork([4, 3, 2])
+    saved = {
+        "sizes": net.sizes,
+        "weights": [w.tolist() for w in net.weights],
+        "biases": [b.tolist() for b in net.biases],
+        "cost": "CrossEntropyCost",
+    }
+    a, b = adapt(net), adapt(saved)
+    X = np.random.default_rng(1).normal(size=(5, 4))
+    np.testing.assert_allclose(a.forward(X), b.forward(X))
+    np.testing.assert_allclose(a.forward(X), net.batch_forward(X), rtol=1e-12)
+
+
+def test_other_activations_can_be_given():
+    net = BookNetwork([3, 4, 2])
+    mlp = adapt(net, activations=["relu", "identity"])
+    assert mlp.activation_names == ("relu", "identity")
+
+
+@pytest.mark.parametrize(
+    ("change", "match"),
+    [
+        (
+            lambda n: n.weights.__setitem__(0, n.weights[0].T),
+            r"`weights\[0\]` must have shape \(3, 4\).*transposed",
+        ),
+        (
+            lambda n: n.biases.__setitem__(1, np.zeros((1, 2))),
+            r"`biases\[1\]` must have shape \(2, 1\)",
+        ),
+        (lambda n: n.weights.pop(), "needs 2 weight matrices"),
+        (lambda n: setattr(n, "sizes", [4]), "at least two"),
+        (lambda n: setattr(n, "sizes", ["a", "b"]), "list of layer sizes"),
+    ],
+)
+def test_shape_errors_are_explained(change, match):
+    net = BookNetwork([4, 3, 2])
+    change(net)
+    with pytest.raises(InvalidParameterError, match=match):
+        adapt(net)

@@ -1,0 +1,192 @@
+"""Plain (W, b) pairs and .npz files."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from tests.strategies import mlps
+
+from mlpinspect import (
+    InvalidParameterError,
+    ModelFileError,
+    Network,
+    UnsupportedModelError,
+    adapt,
+)
+from mlpinspect.adapters import NpzAdapter, WeightsAdapter
+from mlpinspect.testing import check_adapter
+
+
+def pairs_of(mlp):
+    return [(layer.weight.copy(), layer.bias.copy()) for layer in mlp.layers]
+
+
+@settings(max_examples=30, deadline=None)
+@given(mlp=mlps(max_layers=4))
+def test_pairs_round_trip(mlp):
+    pairs = pairs_of(mlp)
+
+    def perturb(p):
+        for w, _ in p:
+            w += 1.0
+
+    got = check_adapter(
+        WeightsAdapter(),
+        pairs,
+        mlp.forward,
+        options={"activations": list(mlp.activation_names)},
+        arrays=[a for pair in pairs for a in pair],
+        mutate=perturb,
+    )
+    assert got.activation_names == mlp.activation_names
+    for a, b in zip(got.layers, mlp.layers):
+        np.testing.assert_array_equal(a.weight, b.weight)
+
+
+def test_float32_is_kept_and_copied_once():
+    w = np.ones((3, 2), np.float32)
+    mlp = adapt([(w, np.zeros(3, np.float32))], activations="relu")
+    assert mlp.dtype == np.float32
+    assert mlp.layers[0].bias.dtype == np.float32
+    assert not np.shares_memory(mlp.layers[0].weight, w)
+
+
+def test_one_name_for_every_layer_and_column_biases():
+    pairs = [(np.ones((3, 2)), np.zeros((3, 1))), (np.ones((1, 3)), np.zeros(1))]
+    assert adapt(pairs, activations="tanh").activation_names == ("tanh", "tanh")
+
+
+@pytest.mark.parametrize(
+    ("pairs", "activations", "match"),
+    [
+        ([(np.ones((3, 2)), np.zeros(3))], None, "`activations` is required"),
+        ([(np.ones((3, 2)), np.zeros(3))], ["relu", "relu"], "one name per layer"),
+        ([(np.ones((3, 2)), np.zeros(3))], [1], "activation name"),
+        ([(np.ones((3, 2)), np.zeros(2))], "relu", r"pass W\.T"),
+        (
+            [(np.ones((3, 2)), np.zeros(3)), (np.ones((2, 4)), np.zeros(2))],
+            "relu",
+            r"`weights\[1\]`: the weight must have 3 columns",
+        ),
+        ([(np.ones(3), np.zeros(3))], "relu", "must be 2-D"),
+        ([(np.full((1, 1), np.inf), np.zeros(1))], "relu", "finite"),
+    ],
+)
+def test_bad_pairs_are_explained(pairs, activations, match):
+    options = {} if activations is None else {"activations": activations}
+    with pytest.raises(InvalidParameterError, match=match):
+        adapt(pairs, **options)
+
+
+def test_unknown_activation_is_unsupported():
+    with pytest.raises(UnsupportedModelError, match="'swish'"):
+        adapt([(np.ones((1, 1)), np.zeros(1))], activations="swish")
+
+
+# -- .npz files ----------------------------------------------------------------------
+
+
+def save(path, mlp, **extra):
+    arrays = {}
+    for i, layer in enumerate(mlp.layers):
+        arrays[f"W{i}"], arrays[f"b{i}"] = layer.weight, layer.bias
+    arrays.update(extra)
+    np.savez(path, **arrays)
+    return path
+
+
+@settings(max_examples=20, deadline=None)
+@given(mlp=mlps(image_input=True), as_str=st.booleans())
+def test_npz_round_trip(tmp_path_factory, mlp, as_str):
+    path = tmp_path_factory.mktemp("npz") / "model.npz"
+    names = np.array([f"c{i}" for i in range(mlp.n_outputs)])
+    save(
+        path,
+        mlp,
+        activations=np.array(mlp.activation_names),
+        input_shape=np.array(mlp.input_shape),
+        class_names=names,
+    )
+    got = check_adapter(NpzAdapter(), str(path) if as_str else path, mlp.forward)
+    assert got.input_shape == mlp.input_shape
+    assert got.class_names == tuple(names)
+    assert got.name == "model.npz"
+    assert adapt(path).sizes == mlp.sizes
+
+
+def test_npz_activations_from_the_caller(tmp_path):
+    mlp = adapt([(np.eye(2), np.zeros(2))], activations="relu")
+    path = save(tmp_path / "m.npz", mlp)
+    with pytest.raises(ModelFileError, match="no 'activations' array"):
+        adapt(path)
+    assert adapt(path, activations=["sigmoid"]).activation_names == ("sigmoid",)
+    path = save(tmp_path / "one.npz", mlp, activations=np.array(["tanh"]))
+    assert adapt(path).activation_names == ("tanh",)
+
+
+def test_network_save_files_are_read(tmp_path):
+    net = Network([5, 4, 3], activation=["tanh", "softmax"], seed=0)
+    path = net.save(tmp_path / "net.npz")
+    mlp = adapt(path)
+    X = np.random.default_rng(0).normal(size=(4, 5))
+    np.testing.assert_allclose(mlp.forward(X), net.forward(X))
+    assert adapt(path, activations="sigmoid").activation_names == ("sigmoid",) * 2
+
+
+@pytest.mark.parametrize(
+    ("write", "match"),
+    [
+        (None, "no model file"),
+        (lambda p: p.write_bytes(b"not a zip"), "not a readable .npz"),
+        (
+            lambda p: np.savez(p, W0=np.ones((2, 2)), activations=np.array(["relu"])),
+            "W0, b0, W1, b1",
+        ),
+        (
+            lambda p: np.savez(
+                p, W0=np.ones((2, 2)), b0=np.ones(2), activations=np.array([1])
+            ),
+            "must hold strings",
+        ),
+        (
+            lambda p: np.savez(
+                p, W0=np.ones((2, 2)), b0=np.ones(3), activations=np.array(["relu"])
+            ),
+            "bias",
+        ),
+        (
+            lambda p: np.savez(
+                p,
+                W0=np.ones((2, 2)),
+                b0=np.ones(2),
+                activations=np.array(["relu"]),
+                input_shape=np.array([3]),
+            ),
+            "input_shape",
+        ),
+        (
+            lambda p: np.savez(
+                p,
+                W0=np.ones((2, 2)),
+                b0=np.ones(2),
+                activations=np.array([{"a": 1}], dtype=object),
+            ),
+            "safely",
+        ),
+    ],
+)
+def test_bad_files_raise_model_file_error(tmp_path, write, match):
+    path = tmp_path / "bad.npz"
+    if write is not None:
+        write(path)
+    with pytest.raises(ModelFileError, match=match):
+        adapt(path)
+
+
+def test_npz_adapter_claims_only_npz_paths():
+    adapter = NpzAdapter()
+    assert adapter.can_adapt("x.NPZ")
+    assert not adapter.can_adapt("x.npy")
+    assert not adapter.can_adapt(np.zeros(2))
