@@ -1,0 +1,177 @@
+"""The ``mlpinspect`` command.
+
+``mlpinspect study --out DIR`` runs the whole study (see
+:func:`mlpinspect.study.run_study`) and writes its figures, networks and report.
+``python -m mlpinspect study`` does the same.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from ._version import __version__
+
+__all__ = ["main"]
+
+
+def _sizes(text: str) -> tuple[int, ...]:
+    try:
+        sizes = tuple(int(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"must be comma-separated whole numbers such as 2,3,4,5,10,30; got {text!r}"
+        ) from None
+    if any(s < 1 for s in sizes):
+        raise argparse.ArgumentTypeError(f"sizes must be >= 1; got {text!r}")
+    return sizes
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"must be a whole number; got {text!r}"
+        ) from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1; got {value}")
+    return value
+
+
+def _non_negative(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"must be a whole number; got {text!r}"
+        ) from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0; got {value}")
+    return value
+
+
+def _jobs(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"must be a whole number; got {text!r}"
+        ) from None
+    if value == 0 or value < -1:
+        raise argparse.ArgumentTypeError(
+            f"must be >= 1, or -1 for every core; got {value}"
+        )
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="mlpinspect",
+        description="What did this neural network actually learn?",
+    )
+    parser.add_argument(
+        "--version", action="version", version=f"mlpinspect {__version__}"
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    study = commands.add_parser(
+        "study",
+        help="run the whole study and write figures, networks and a report",
+        description=(
+            "Train the study's 784-30-10 network, draw its weights, rank each digit's "
+            "hidden units by weight and by contribution, decompose and attribute one "
+            "decision, compare two trainings by drift and smoothness, sweep the hidden "
+            "size over seeds, and write report.md and report.html."
+        ),
+    )
+    study.add_argument(
+        "--out",
+        default="study-output",
+        metavar="DIR",
+        help="output folder (default: %(default)s)",
+    )
+    study.add_argument(
+        "--data",
+        default="sample",
+        metavar="SOURCE",
+        help="'sample' (bundled, offline; default), 'mnist' (the full MNIST: "
+        "$MLPINSPECT_MNIST_DIR, the cache, or a verified download) or a folder "
+        "holding the four MNIST IDX files",
+    )
+    study.add_argument(
+        "--seed", type=_non_negative, default=0, help="random seed (default 0)"
+    )
+    study.add_argument(
+        "--epochs",
+        type=_positive,
+        default=30,
+        help="training epochs per network (default 30)",
+    )
+    study.add_argument(
+        "--sweep-sizes",
+        type=_sizes,
+        default=(2, 3, 4, 5, 10, 30),
+        metavar="N,N,...",
+        help="hidden sizes of the sweep (default 2,3,4,5,10,30); '' skips it",
+    )
+    study.add_argument(
+        "--sweep-seeds",
+        type=_positive,
+        default=3,
+        metavar="N",
+        help="seeds per hidden size (default 3)",
+    )
+    study.add_argument(
+        "--jobs",
+        type=_jobs,
+        default=1,
+        metavar="N",
+        help="processes for the sweep (default 1; -1: every core)",
+    )
+    study.add_argument(
+        "--quick",
+        action="store_true",
+        help="a smoke run of seconds (1,000 images, 1 epoch, small sweep)",
+    )
+    study.add_argument("--quiet", action="store_true", help="no progress output")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help(sys.stderr)
+        return 2
+    from .errors import MlpinspectError
+    from .study import run_study
+
+    try:
+        run_study(
+            args.out,
+            data=args.data,
+            seed=args.seed,
+            epochs=args.epochs,
+            sweep_sizes=args.sweep_sizes,
+            sweep_seeds=args.sweep_seeds,
+            n_jobs=args.jobs,
+            quick=args.quick,
+            quiet=args.quiet,
+        )
+    except MlpinspectError as exc:
+        print(f"mlpinspect study: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(
+            "mlpinspect study: interrupted; files already written are complete, "
+            "the others were not written",
+            file=sys.stderr,
+        )
+        return 130
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

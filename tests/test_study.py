@@ -1,0 +1,228 @@
+"""Tests of the study command: `mlpinspect study` and `run_study`."""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mlpinspect import Network
+from mlpinspect._report import Report, atomic_write
+from mlpinspect.cli import build_parser, main
+
+FIGURES = [
+    "training",
+    "hidden-weights",
+    "output-weights",
+    "recipes-by-weight",
+    "recipes-by-contribution",
+    "class-contributions",
+    "decomposition",
+    "attributions",
+    "comparison",
+    "sweep",
+]
+
+
+@pytest.fixture(scope="module")
+def quick_study(tmp_path_factory):
+    out = tmp_path_factory.mktemp("study")
+    assert main(["study", "--out", str(out), "--quick", "--quiet"]) == 0
+    return out
+
+
+def test_quick_study_writes_every_figure_network_and_report(quick_study):
+    names = {p.name for p in quick_study.iterdir()}
+    for fig in FIGURES:
+        assert f"{fig}.png" in names
+        assert (quick_study / f"{fig}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert {
+        "report.md",
+        "report.html",
+        "study-network.npz",
+        "comparison-1.npz",
+        "comparison-2.npz",
+    } <= names
+    assert not [n for n in names if n.endswith(".tmp") or n.startswith(".")]
+
+
+def test_saved_networks_load_and_match_the_reported_accuracy(quick_study):
+    net = Network.load(quick_study / "study-network.npz")
+    assert net.sizes == [784, 30, 10]
+    assert net.history is not None
+    report = (quick_study / "report.md").read_text()
+    reported = float(re.search(r"Test accuracy: ([0-9.]+)%", report).group(1))
+    assert reported == pytest.approx(
+        100 * net.history.validation_accuracy[-1], abs=0.01
+    )
+    for i in (1, 2):
+        other = Network.load(quick_study / f"comparison-{i}.npz")
+        assert other.init == ("normal" if i == 1 else "scaled")
+
+
+def test_report_has_the_study_tables(quick_study):
+    report = (quick_study / "report.md").read_text()
+    assert "excitatory by weight" in report and "inhibitory by contribution" in report
+    assert (
+        len(re.findall(r"^\| [0-9] \|", report, flags=re.M)) >= 20
+    )  # two digit tables
+    assert "cosine to init" in report and "smoothness" in report
+    assert "| hidden units | mean |" in report
+    assert "completeness error" in report
+    for fig in FIGURES:
+        assert f"({fig}.png)" in report
+
+
+def test_html_report_is_self_contained(quick_study):
+    page = (quick_study / "report.html").read_text()
+    assert page.startswith("<!DOCTYPE html>")
+    assert page.count("data:image/png;base64,") == len(FIGURES)
+    assert not re.search(r'src="(?!data:)', page)  # nothing loaded from elsewhere
+    assert "<table>" in page
+
+
+def test_python_dash_m_runs_the_command(tmp_path):
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mlpinspect",
+            "study",
+            "--out",
+            str(tmp_path / "o"),
+            "--quick",
+            "--sweep-sizes",
+            "",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "MPLBACKEND": "Agg"},
+    )
+    assert result.returncode == 0, result.stderr
+    assert "loading data" in result.stderr  # the progress display
+    assert "done:" in result.stderr
+    assert not (tmp_path / "o" / "sweep.png").exists()  # an empty sweep is skipped
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["study", "--epochs", "0"], "must be >= 1"),
+        (["study", "--epochs", "many"], "whole number"),
+        (["study", "--sweep-sizes", "2,x"], "comma-separated"),
+        (["study", "--jobs", "0"], "-1 for every core"),
+        (["study", "--seed", "-3"], "must be >= 0"),
+        (["study", "--colour", "blue"], "unrecognized arguments"),
+    ],
+)
+def test_bad_options_exit_with_usage_errors(argv, message, capsys):
+    with pytest.raises(SystemExit) as info:
+        main(argv)
+    assert info.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_no_command_prints_help(capsys):
+    assert main([]) == 2
+    assert "study" in capsys.readouterr().err
+
+
+def test_missing_data_folder_is_a_clear_error(tmp_path, capsys):
+    code = main(
+        [
+            "study",
+            "--out",
+            str(tmp_path / "o"),
+            "--data",
+            str(tmp_path / "nowhere"),
+            "--quick",
+            "--quiet",
+        ]
+    )
+    assert code == 1
+    err = capsys.readouterr().err
+    assert err.startswith("mlpinspect study: error:")
+    assert "nowhere" in err
+
+
+@pytest.mark.skipif(
+    os.geteuid() == 0 if hasattr(os, "geteuid") else True,
+    reason="root can write anywhere",
+)
+def test_unwritable_output_folder_is_a_clear_error(tmp_path, capsys):
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(stat.S_IRUSR | stat.S_IXUSR)
+    code = main(["study", "--out", str(locked / "o"), "--quick", "--quiet"])
+    assert code == 1
+    assert "`out` must be a folder" in capsys.readouterr().err
+
+
+def test_output_path_that_is_a_file_is_a_clear_error(tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    code = main(["study", "--out", str(blocker / "o"), "--quick", "--quiet"])
+    assert code == 1
+    assert "`out` must be a folder" in capsys.readouterr().err
+
+
+def test_parser_defaults_are_the_studys():
+    args = build_parser().parse_args(["study"])
+    assert args.data == "sample"
+    assert args.epochs == 30
+    assert args.sweep_sizes == (2, 3, 4, 5, 10, 30)
+    assert args.sweep_seeds == 3
+
+
+def test_atomic_write_leaves_the_old_file_when_interrupted(tmp_path):
+    target = tmp_path / "report.md"
+    atomic_write(target, lambda fh: fh.write(b"complete"))
+
+    def interrupted(fh):
+        fh.write(b"half")
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        atomic_write(target, interrupted)
+    assert target.read_bytes() == b"complete"
+    assert [p.name for p in tmp_path.iterdir()] == ["report.md"]
+
+
+def test_report_renders_tables_and_figures_in_both_formats(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    report = Report("Title")
+    report.heading("Part")
+    report.paragraph("Text with `code` & <html>")
+    report.table(["a", "b"], [[1, 2.5]])
+    fig = Figure()
+    fig.add_subplot().imshow(np.eye(3))
+    report.figure("eye", fig, "An eye")
+    written = report.write(tmp_path)
+    md = written["report.md"].read_text()
+    assert "| a | b |" in md and "| 1 | 2.5 |" in md and "![An eye](eye.png)" in md
+    page = written["report.html"].read_text()
+    assert "<code>code</code> &amp; &lt;html&gt;" in page
+    assert "<td>2.5</td>" in page
+    assert Path(written["eye"]).exists()
+
+
+@pytest.mark.slow
+def test_study_on_the_full_mnist_reaches_the_essays_accuracy(tmp_path):
+    folder = os.environ.get("MLPINSPECT_MNIST_DIR")
+    if not folder or not Path(folder).is_dir():
+        pytest.skip("set MLPINSPECT_MNIST_DIR to a folder with the MNIST IDX files")
+    from mlpinspect.study import run_study
+
+    result = run_study(tmp_path, data=folder, sweep_sizes=(), quiet=True)
+    assert result.test_accuracy >= 0.94
