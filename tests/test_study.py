@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 
 from mlpinspect import Network
-from mlpinspect._report import Report, atomic_write
+from mlpinspect._io import atomic_write
+from mlpinspect._report import Report
 from mlpinspect.cli import build_parser, main
 
 FIGURES = [

@@ -28,11 +28,9 @@ call that writes into the weights in place.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -42,6 +40,7 @@ from typing import Any
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from ._io import atomic_write
 from ._validation import (
     check_array,
     check_choice,
@@ -209,22 +208,6 @@ def _initial_parameters(
         weights.append(w.astype(dtype))
         biases.append(b.astype(dtype))
     return weights, biases
-
-
-def _atomic_write(path: Path, write: Callable[[Any], None]) -> None:
-    """Call ``write(file)`` on a temporary file beside ``path``, then rename it."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            write(fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
 
 
 # --------------------------------------------------------------------------
@@ -878,7 +861,7 @@ class Network:
             arrays[f"bias_{i}"] = np.ascontiguousarray(self.biases[i])
             arrays[f"initial_weight_{i}"] = self.initial_weights[i]
             arrays[f"initial_bias_{i}"] = self.initial_biases[i]
-        _atomic_write(path, lambda fh: np.savez(fh, **arrays))
+        atomic_write(path, lambda fh: np.savez(fh, **arrays))
         return path
 
     @classmethod

@@ -27,7 +27,8 @@ from typing import Any
 
 import numpy as np
 
-from ._report import Report, atomic_write
+from ._io import atomic_write
+from ._report import Report
 from ._validation import check_int
 from ._version import __version__
 from .errors import InvalidParameterError

@@ -26,7 +26,6 @@ import gzip
 import hashlib
 import math
 import os
-import secrets
 import struct
 import zlib
 from collections.abc import Iterator
@@ -36,6 +35,7 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
+from .._io import create_temp
 from ..errors import DatasetError, InvalidParameterError
 
 __all__ = ["IDX_DTYPES", "load_idx", "save_idx"]
@@ -87,21 +87,6 @@ def check_sha256(value: Any, name: str = "sha256") -> str | None:
             f"got {value!r}"
         )
     return value.lower()
-
-
-def create_temp(folder: Path, name: str, suffix: str = ".tmp") -> tuple[int, Path]:
-    """Create a new, hidden temporary file in ``folder``; return (fd, path).
-
-    Unlike ``tempfile.mkstemp`` (mode 0600) the file gets the usual mode
-    (0666 less the umask), which it keeps when renamed into place.
-    """
-    while True:
-        tmp = folder / f".{name}.{secrets.token_hex(4)}{suffix}"
-        try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-        except FileExistsError:  # pragma: no cover - 32 random bits collided
-            continue
-        return fd, tmp
 
 
 def _error(path: Path, problem: str) -> DatasetError:
