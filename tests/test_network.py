@@ -337,7 +337,8 @@ def test_history_round_trips_through_dict_and_prints():
     seed=st.integers(0, 1000),
 )
 def test_save_load_round_trip_is_bit_for_bit(tmp_path_factory, sizes, dtype, act, seed):
-    net = Network(sizes, act, init="glorot", seed=seed, dtype=dtype)
+    names = [f"class {i}" for i in range(sizes[-1])]
+    net = Network(sizes, act, init="glorot", seed=seed, dtype=dtype, class_names=names)
     rng = np.random.default_rng(seed)
     X, y = rng.normal(size=(12, sizes[0])), rng.integers(0, sizes[-1], 12)
     net.fit(X, y, epochs=2, batch_size=5, learning_rate=0.1, progress=False)
@@ -348,6 +349,8 @@ def test_save_load_round_trip_is_bit_for_bit(tmp_path_factory, sizes, dtype, act
     assert loaded.activation_names == net.activation_names
     assert loaded.dtype == net.dtype and loaded.init == net.init
     assert loaded.input_shape == net.input_shape
+    assert loaded.class_names == net.class_names
+    assert loaded.to_mlp().class_names == tuple(names)
     for a, b in zip(
         loaded.weights + loaded.biases + loaded.initial_weights + loaded.initial_biases,
         net.weights + net.biases + net.initial_weights + net.initial_biases,
@@ -431,6 +434,7 @@ def test_load_refuses_a_file_with_a_missing_or_misshapen_array(tmp_path):
         ({"dtype": np.int32}, "float32 or float64"),
         ({"input_shape": (27, 28)}, "multiply to 784"),
         ({"seed": -1}, "`seed` must be >= 0"),
+        ({"class_names": ["a", "b"]}, "`class_names` must have 10 entries"),
     ],
 )
 def test_constructor_rejects_bad_arguments(kwargs, match):
@@ -582,7 +586,5 @@ def test_nielsens_second_setup_reaches_ninety_five_and_a_half_percent():
         cost="cross_entropy",
         l2=5.0,
     )
-    print(
-        f"scaled, cross-entropy, L2 over 10 seeds: {runs}, mean {mean:.4f}"
-    )
+    print(f"scaled, cross-entropy, L2 over 10 seeds: {runs}, mean {mean:.4f}")
     assert mean >= 0.955, runs

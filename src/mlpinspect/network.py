@@ -242,6 +242,9 @@ class Network:
     input_shape : tuple of int, optional
         Shape of one input, e.g. ``(28, 28)``; defaults to ``(28, 28)`` when
         ``sizes[0] == 784`` and ``(sizes[0],)`` otherwise.
+    class_names : sequence of str, optional
+        One name per output unit, e.g. ``[str(d) for d in range(10)]``; figures
+        and tables use them.
 
     Attributes
     ----------
@@ -277,6 +280,7 @@ class Network:
         seed: int | np.random.Generator | None = None,
         dtype: Any = np.float64,
         input_shape: Sequence[int] | None = None,
+        class_names: Sequence[str] | None = None,
     ) -> None:
         if isinstance(sizes, (str, bytes)) or not isinstance(
             sizes, Sequence | np.ndarray
@@ -329,6 +333,14 @@ class Network:
                 f"{self.input_shape}"
             )
 
+        if class_names is not None:
+            class_names = [str(c) for c in class_names]
+            if len(class_names) != self.sizes[-1]:
+                raise InvalidParameterError(
+                    f"`class_names` must have {self.sizes[-1]} entries (one per "
+                    f"output); got {len(class_names)}"
+                )
+        self.class_names = class_names
         self.seed = seed if isinstance(seed, (int, np.integer)) else None
         self._rng = check_rng(seed)
         weights, biases = _initial_parameters(
@@ -384,7 +396,12 @@ class Network:
             Dense(w, b, act)
             for w, b, act in zip(self.weights, self.biases, self.activation_names)
         ]
-        return MLP(layers, input_shape=self.input_shape, name="Network")
+        return MLP(
+            layers,
+            input_shape=self.input_shape,
+            class_names=self.class_names,
+            name="Network",
+        )
 
     def initial_mlp(self) -> MLP:
         """The network as it was initialised, as an :class:`~mlpinspect.MLP`."""
@@ -394,7 +411,12 @@ class Network:
                 self.initial_weights, self.initial_biases, self.activation_names
             )
         ]
-        return MLP(layers, input_shape=self.input_shape, name="Network (initial)")
+        return MLP(
+            layers,
+            input_shape=self.input_shape,
+            class_names=self.class_names,
+            name="Network (initial)",
+        )
 
     # -- forward ------------------------------------------------------------------
 
@@ -853,6 +875,7 @@ class Network:
             "seed": None if self.seed is None else int(self.seed),
             "dtype": self.dtype.name,
             "input_shape": list(self.input_shape),
+            "class_names": self.class_names,
             "history": None if self.history is None else self.history.to_dict(),
         }
         arrays: dict[str, np.ndarray] = {"meta": np.array(json.dumps(meta))}
@@ -912,6 +935,7 @@ class Network:
                 seed=0,
                 dtype=np.dtype(meta["dtype"]),
                 input_shape=meta["input_shape"],
+                class_names=meta.get("class_names"),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ModelFileError(f"{where}: invalid metadata ({exc})") from None

@@ -203,7 +203,7 @@ def run_study(
         "training the study network: 784-30-10, sigmoid, quadratic cost, "
         "batch 10, learning rate 3.0, N(0, 1) initialisation"
     )
-    net = Network([784, 30, 10], init="normal", seed=seed)
+    net = Network([784, 30, 10], init="normal", seed=seed, class_names=DIGITS)
     history = net.fit(
         train[0],
         train[1],
@@ -215,9 +215,6 @@ def run_study(
         progress=not quiet,
     )
     mlp = net.to_mlp()
-    mlp = type(mlp)(
-        mlp.layers, input_shape=(28, 28), class_names=DIGITS, name="study network"
-    )
     accuracy = net.score(X_test, y_test)
     result.test_accuracy = numbers["test_accuracy"] = accuracy
     result.files["study-network.npz"] = net.save(out / "study-network.npz")
