@@ -1,0 +1,65 @@
+"""Analyses of multilayer perceptrons.
+
+Every function takes a model (anything :func:`mlpinspect.adapt` accepts) and
+returns plain numpy arrays or a small frozen result object holding arrays and
+the metadata needed to print or plot them.
+
+- weights as images: :func:`weight_images`, :func:`effective_weights`,
+  :func:`input_space_images`, :func:`image_shape`;
+- top-k excitatory and inhibitory sources: :func:`top_units`;
+- exact contribution decomposition: :func:`decompose`, :func:`iter_decompose`,
+  :func:`class_contributions`;
+- ablation: :func:`ablate`, :func:`unit_importance`;
+- numbers that replace eyeballing: :func:`drift_from_init`, :func:`smoothness`;
+- attribution to input pixels: :func:`attribute`; a unit's preferred input by
+  activation maximisation: :func:`preferred_input`.
+"""
+
+from __future__ import annotations
+
+from .ablation import Ablation, UnitImportance, ablate, unit_importance
+from .attribution import Attribution, attribute
+from .decomposition import (
+    ClassContributions,
+    Decomposition,
+    class_contributions,
+    decompose,
+    iter_decompose,
+)
+from .images import (
+    EffectiveWeights,
+    effective_weights,
+    image_shape,
+    input_space_images,
+    weight_images,
+)
+from .maximize import PreferredInput, preferred_input
+from .metrics import Drift, Smoothness, drift_from_init, smoothness
+from .selection import TopUnits, top_units
+
+__all__ = [
+    "Ablation",
+    "Attribution",
+    "ClassContributions",
+    "Decomposition",
+    "Drift",
+    "EffectiveWeights",
+    "PreferredInput",
+    "Smoothness",
+    "TopUnits",
+    "UnitImportance",
+    "ablate",
+    "attribute",
+    "class_contributions",
+    "decompose",
+    "drift_from_init",
+    "effective_weights",
+    "image_shape",
+    "input_space_images",
+    "iter_decompose",
+    "preferred_input",
+    "smoothness",
+    "top_units",
+    "unit_importance",
+    "weight_images",
+]
