@@ -1,0 +1,184 @@
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from matplotlib.figure import Figure
+from tests.plotting.helpers import clim, colorbar_axes, data, image_axes, small_mlp
+from tests.strategies import mlps
+
+from mlpinspect import InvalidParameterError, Network
+from mlpinspect.analysis import image_shape
+from mlpinspect.plotting import plot_output_weights, plot_weight_images
+
+
+def test_tiles_show_the_weights_titled_by_index():
+    mlp = small_mlp(sizes=(20, 7, 3))
+    W = mlp.layers[0].weight
+    fig = plot_weight_images(mlp)
+    axes = image_axes(fig)
+    assert len(axes) == 7
+    for unit, ax in enumerate(axes):
+        np.testing.assert_array_equal(data(ax), W[unit].reshape(4, 5))
+        assert ax.get_title() == str(unit)
+
+
+def test_shared_scale_is_symmetric_and_the_same_for_every_tile():
+    mlp = small_mlp(sizes=(20, 7, 3))
+    v = np.abs(mlp.layers[0].weight).max()
+    fig = plot_weight_images(mlp)
+    assert {clim(ax) for ax in image_axes(fig)} == {(-v, v)}
+    assert "one colour scale for all tiles" in fig.get_suptitle()
+    (cbar,) = colorbar_axes(fig)
+    assert cbar.get_ylim() == pytest.approx((-v, v))
+
+
+def test_per_tile_scale_is_symmetric_per_tile_and_said():
+    mlp = small_mlp(sizes=(20, 7, 3))
+    W = mlp.layers[0].weight
+    fig = plot_weight_images(mlp, shared_scale=False)
+    for unit, ax in enumerate(image_axes(fig)):
+        v = np.abs(W[unit]).max()
+        assert clim(ax) == (-v, v)
+    assert "each tile scaled to its own" in fig.get_suptitle()
+    labels = [t.get_text() for t in colorbar_axes(fig)[0].get_yticklabels()]
+    assert labels == ["\u2212max", "0", "+max"]
+
+
+def test_units_subset_in_the_given_order_and_grid_shape():
+    mlp = small_mlp(sizes=(20, 12, 3))
+    W = mlp.layers[0].weight
+    fig = plot_weight_images(mlp, units=[9, 2, 5], ncols=2, colorbar=False)
+    axes = image_axes(fig)
+    assert [ax.get_title() for ax in axes] == ["9", "2", "5"]
+    for unit, ax in zip([9, 2, 5], axes):
+        np.testing.assert_array_equal(data(ax), W[unit].reshape(4, 5))
+    assert axes[0].get_subplotspec().get_geometry()[:2] == (2, 2)
+    assert len(fig.axes) == 3  # the unused fourth cell is removed, no colour bar
+    assert not colorbar_axes(fig)
+    assert "one colour scale" in fig.get_suptitle()
+
+
+@pytest.mark.parametrize(("n", "shape"), [(30, (3, 10)), (16, (2, 8)), (5, (1, 5))])
+def test_default_grid_is_at_most_ten_wide_and_balanced(n, shape):
+    mlp = small_mlp(sizes=(20, n, 3))
+    fig = plot_weight_images(mlp)
+    assert image_axes(fig)[0].get_subplotspec().get_geometry()[:2] == shape
+
+
+def test_deeper_layer_in_input_space_and_in_its_own_space():
+    mlp = small_mlp(sizes=(20, 6, 4, 3))
+    W0, W1 = mlp.layers[0].weight, mlp.layers[1].weight
+    fig = plot_weight_images(mlp, layer=1)
+    for unit, ax in enumerate(image_axes(fig)):
+        np.testing.assert_allclose(data(ax), (W1 @ W0)[unit].reshape(4, 5))
+    assert "input space" in fig.get_suptitle()
+    own = plot_weight_images(mlp, layer=1, space="own")
+    for unit, ax in enumerate(image_axes(own)):
+        np.testing.assert_array_equal(data(ax), W1[unit].reshape(2, 3))
+    wide = plot_weight_images(mlp, layer=1, space="own", shape=(1, 6))
+    assert data(image_axes(wide)[0]).shape == (1, 6)
+
+
+def test_output_layer_titles_carry_class_names_when_not_the_index():
+    mlp = small_mlp(class_names=["cat", "dog", "fox"])
+    fig = plot_weight_images(mlp, layer=-1, space="own")
+    assert [ax.get_title() for ax in image_axes(fig)] == ["0: cat", "1: dog", "2: fox"]
+
+
+def test_output_weights_titled_with_class_names():
+    mlp = small_mlp(sizes=(20, 30, 3), class_names=["cat", "dog", "fox"])
+    W = mlp.layers[-1].weight
+    fig = plot_output_weights(mlp)
+    axes = image_axes(fig)
+    assert [ax.get_title() for ax in axes] == ["cat", "dog", "fox"]
+    v = np.abs(W).max()
+    for unit, ax in enumerate(axes):
+        np.testing.assert_array_equal(data(ax), W[unit].reshape(5, 6))
+        assert clim(ax) == (-v, v)
+    assert "6r + c" in fig.get_suptitle()
+
+
+def test_output_weights_without_names_use_indices_and_options():
+    mlp = small_mlp(sizes=(20, 7, 4), input_shape=None)
+    W = mlp.layers[-1].weight
+    fig = plot_output_weights(mlp, units=[3, 1], shared_scale=False, shape=(7, 1))
+    axes = image_axes(fig)
+    assert [ax.get_title() for ax in axes] == ["3", "1"]
+    for unit, ax in zip([3, 1], axes):
+        np.testing.assert_array_equal(data(ax), W[unit].reshape(7, 1))
+        v = np.abs(W[unit]).max()
+        assert clim(ax) == (-v, v)
+
+
+def test_draws_into_a_given_figure_and_subfigure():
+    mlp = small_mlp()
+    fig = Figure()
+    assert plot_weight_images(mlp, fig=fig) is fig
+    assert len(image_axes(fig)) == 6
+    parent = Figure(layout="constrained")
+    left, right = parent.subfigures(1, 2)
+    assert plot_weight_images(mlp, fig=left) is left
+    assert plot_output_weights(mlp, fig=right) is right
+    assert len(image_axes(parent)) == 6 + 3
+
+
+def test_draws_into_a_pyplot_figure_without_opening_another():
+    mlp = small_mlp()
+    fig = plt.figure()
+    try:
+        count = len(plt.get_fignums())
+        assert plot_weight_images(mlp, fig=fig) is fig
+        assert len(plt.get_fignums()) == count
+        assert len(image_axes(fig)) == 6
+    finally:
+        plt.close(fig)
+
+
+def test_accepts_any_adaptable_model():
+    net = Network([16, 3, 2], seed=0)
+    fig = plot_weight_images(net)
+    np.testing.assert_array_equal(
+        data(image_axes(fig)[1]), net.weights[0][1].reshape(4, 4)
+    )
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"space": "pixels"}, "space"),
+        ({"ncols": 0}, "ncols"),
+        ({"units": [0, 99]}, r"units\[1\]"),
+        ({"units": []}, "units"),
+        ({"layer": 5}, "layer"),
+        ({"shape": (3, 3)}, "shape"),
+        ({"fig": "figure"}, "fig"),
+        ({"shared_scale": "yes"}, "shared_scale"),
+    ],
+)
+def test_bad_arguments_are_named(kwargs, match):
+    with pytest.raises(InvalidParameterError, match=match):
+        plot_weight_images(small_mlp(), **kwargs)
+
+
+@settings(max_examples=12, deadline=None)
+@given(mlps(image_input=True, max_layers=2), st.booleans())
+def test_any_layer_zero_tiles_equal_the_weights(mlp, shared):
+    fig = plot_weight_images(mlp, shared_scale=shared, colorbar=False)
+    W = mlp.layers[0].weight
+    axes = image_axes(fig)
+    assert len(axes) == W.shape[0]
+    for unit, ax in enumerate(axes):
+        np.testing.assert_array_equal(data(ax).ravel(), W[unit])
+        lo, hi = clim(ax)
+        assert lo == -hi > -np.inf and hi > 0
+
+
+@settings(max_examples=12, deadline=None)
+@given(mlps(min_layers=2, max_layers=3))
+def test_any_output_layer_tiles_equal_the_weights(mlp):
+    fig = plot_output_weights(mlp, colorbar=False)
+    W = mlp.layers[-1].weight
+    h, w = image_shape(W.shape[1])
+    for unit, ax in enumerate(image_axes(fig)):
+        np.testing.assert_array_equal(data(ax), W[unit].reshape(h, w))
