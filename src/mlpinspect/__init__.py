@@ -8,7 +8,7 @@ attributions with checked guarantees.
 
 from __future__ import annotations
 
-from . import datasets
+from . import analysis, datasets, plotting
 from ._version import __version__
 from .adapters import (
     Adapter,
@@ -16,6 +16,32 @@ from .adapters import (
     register_adapter,
     registered_adapters,
     unregister_adapter,
+)
+from .analysis import (
+    Ablation,
+    Attribution,
+    ClassContributions,
+    Decomposition,
+    Drift,
+    EffectiveWeights,
+    PreferredInput,
+    Smoothness,
+    TopUnits,
+    UnitImportance,
+    ablate,
+    attribute,
+    class_contributions,
+    decompose,
+    drift_from_init,
+    effective_weights,
+    image_shape,
+    input_space_images,
+    iter_decompose,
+    preferred_input,
+    smoothness,
+    top_units,
+    unit_importance,
+    weight_images,
 )
 from .datasets import load_mnist, load_mnist_sample
 from .errors import (
@@ -30,24 +56,50 @@ from .mlp import MLP, Dense, ForwardTrace
 from .network import History, Network
 
 __all__ = [
-    "Adapter",
     "MLP",
+    "Ablation",
+    "Adapter",
+    "Attribution",
+    "ClassContributions",
     "DatasetError",
+    "Decomposition",
     "Dense",
     "DownloadError",
+    "Drift",
+    "EffectiveWeights",
     "ForwardTrace",
     "History",
     "InvalidParameterError",
     "MlpinspectError",
     "ModelFileError",
     "Network",
+    "PreferredInput",
+    "Smoothness",
+    "TopUnits",
+    "UnitImportance",
     "UnsupportedModelError",
     "__version__",
+    "ablate",
     "adapt",
+    "analysis",
+    "attribute",
+    "class_contributions",
     "datasets",
+    "decompose",
+    "drift_from_init",
+    "effective_weights",
+    "image_shape",
+    "input_space_images",
+    "iter_decompose",
     "load_mnist",
     "load_mnist_sample",
+    "plotting",
+    "preferred_input",
     "register_adapter",
     "registered_adapters",
+    "smoothness",
+    "top_units",
+    "unit_importance",
     "unregister_adapter",
+    "weight_images",
 ]
