@@ -125,6 +125,16 @@ class Activation:
     positive_homogeneous : bool
         True when ``f(c z) = c f(z)`` for ``c >= 0`` (identity, ReLU, leaky
         ReLU): the property behind exact attribution rules such as LRP-0.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> act = get_activation("tanh")
+    >>> act.name, act.elementwise, act.positive_homogeneous
+    ('tanh', True, False)
+    >>> z = np.array([[0.0, 1.0]])
+    >>> act.vjp(z, act(z), np.ones_like(z)).round(4)  # g * (1 - tanh(z)^2)
+    array([[1.  , 0.42]])
     """
 
     name: str
@@ -173,6 +183,11 @@ def canonical_activation(name: str, argument: str = "activation") -> str:
     ------
     UnsupportedModelError
         If the name is unknown; the message lists the known names.
+
+    Examples
+    --------
+    >>> canonical_activation("logistic"), canonical_activation("Leaky_ReLU")
+    ('sigmoid', 'leaky_relu(0.01)')
     """
     if not isinstance(name, str):
         raise UnsupportedModelError(

@@ -28,42 +28,31 @@ def _sizes(text: str) -> tuple[int, ...]:
     return sizes
 
 
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"must be a whole number; got {text!r}"
-        ) from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1; got {value}")
-    return value
+def _whole_number(minimum: int, *, every_core: bool = False):
+    """An argparse type: a whole number >= ``minimum`` (or -1 when ``every_core``)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"must be a whole number; got {text!r}"
+            ) from None
+        if every_core and value == -1:
+            return value
+        if value < minimum:
+            extra = ", or -1 for every core" if every_core else ""
+            raise argparse.ArgumentTypeError(
+                f"must be >= {minimum}{extra}; got {value}"
+            )
+        return value
+
+    return parse
 
 
-def _non_negative(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"must be a whole number; got {text!r}"
-        ) from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0; got {value}")
-    return value
-
-
-def _jobs(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"must be a whole number; got {text!r}"
-        ) from None
-    if value == 0 or value < -1:
-        raise argparse.ArgumentTypeError(
-            f"must be >= 1, or -1 for every core; got {value}"
-        )
-    return value
+_positive = _whole_number(1)
+_non_negative = _whole_number(0)
+_jobs = _whole_number(1, every_core=True)
 
 
 def build_parser() -> argparse.ArgumentParser:

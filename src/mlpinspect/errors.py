@@ -20,7 +20,17 @@ __all__ = [
 
 
 class MlpinspectError(Exception):
-    """Base class of every exception raised by mlpinspect."""
+    """Base class of every exception raised by mlpinspect.
+
+    Examples
+    --------
+    >>> import mlpinspect
+    >>> try:
+    ...     mlpinspect.Network([784, 0, 10])
+    ... except mlpinspect.MlpinspectError as exc:
+    ...     print(type(exc).__name__, exc)
+    InvalidParameterError `sizes[1]` must be >= 1; got 0
+    """
 
 
 class InvalidParameterError(MlpinspectError, ValueError, TypeError):
@@ -30,6 +40,14 @@ class InvalidParameterError(MlpinspectError, ValueError, TypeError):
     ``"`X` must have 784 features (the model's input size); got 783"``. It
     subclasses both ``ValueError`` and ``TypeError`` (as scikit-learn's
     ``InvalidParameterError`` does) so either ``except`` clause catches it.
+
+    Examples
+    --------
+    >>> from mlpinspect import InvalidParameterError, Network
+    >>> issubclass(InvalidParameterError, ValueError)
+    True
+    >>> issubclass(InvalidParameterError, TypeError)
+    True
     """
 
 
@@ -40,16 +58,56 @@ class UnsupportedModelError(MlpinspectError, TypeError):
     for models with structure an MLP cannot express (a convolution, a residual
     connection, an unknown activation). The message names the layer and its
     type and lists what is supported.
+
+    Examples
+    --------
+    >>> import mlpinspect
+    >>> try:
+    ...     mlpinspect.adapt(object())
+    ... except TypeError as exc:  # UnsupportedModelError is a TypeError
+    ...     print(str(exc).splitlines()[0])
+    no adapter recognises an object of type builtins.object. Supported kinds:
     """
 
 
 class ModelFileError(MlpinspectError, ValueError):
-    """A file given as a saved model is missing parts, corrupt or not one."""
+    """A file given as a saved model is missing parts, corrupt or not one.
+
+    Examples
+    --------
+    >>> import mlpinspect
+    >>> try:
+    ...     mlpinspect.Network.load("no-such-network.npz")
+    ... except mlpinspect.ModelFileError as exc:
+    ...     print(exc)
+    no-such-network.npz: no such file
+    """
 
 
 class DatasetError(MlpinspectError, ValueError):
-    """A data file is corrupt, truncated, of the wrong format or checksum."""
+    """A data file is corrupt, truncated, of the wrong format or checksum.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> from mlpinspect import DatasetError
+    >>> from mlpinspect.datasets import load_idx
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "broken.idx"
+    >>> _ = path.write_bytes(b"not an IDX file")
+    >>> try:
+    ...     load_idx(path)
+    ... except ValueError as exc:  # DatasetError is a ValueError
+    ...     print(type(exc).__name__)
+    DatasetError
+    """
 
 
 class DownloadError(DatasetError, OSError):
-    """A download failed (server error, dropped connection, bad checksum)."""
+    """A download failed (server error, dropped connection, bad checksum).
+
+    Examples
+    --------
+    >>> from mlpinspect import DatasetError, DownloadError
+    >>> issubclass(DownloadError, DatasetError), issubclass(DownloadError, OSError)
+    (True, True)
+    """

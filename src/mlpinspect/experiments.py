@@ -108,6 +108,18 @@ class SweepResult:
         Published single-run accuracies by size, shown beside ours.
     settings : dict
         The training settings.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.random((100, 3)); y = (X.sum(axis=1) > 1.5).astype(int)
+    >>> result = hidden_size_sweep([1, 2], seeds=[0, 1], train=(X, y), test=(X, y),
+    ...                            n_outputs=2, epochs=2, progress=False)
+    >>> result.accuracy.shape, result.mean.shape
+    ((2, 2), (2,))
+    >>> result.to_markdown().splitlines()[0]
+    '| hidden units | mean | std | min | max | essay (one run) |'
     """
 
     sizes: tuple[int, ...]
@@ -375,6 +387,17 @@ class Comparison:
         Final test accuracy (NaN without test data).
     configs : dict of str to dict
         The settings of each configuration.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.random((100, 4)); y = (X[:, 0] > 0.5).astype(int)
+    >>> configs = {"a": {"learning_rate": 1.0}, "b": {"init": "scaled"}}
+    >>> result = compare_training(configs, train=(X, y), test=(X, y),
+    ...                           sizes=(4, 3, 2), epochs=2, progress=False)
+    >>> result["b"].init, sorted(result.test_accuracy)
+    ('scaled', ['a', 'b'])
     """
 
     names: list[str]

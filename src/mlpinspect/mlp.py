@@ -118,6 +118,18 @@ class ForwardTrace:
         ``pre[l]`` has shape ``(n, units_l)``: ``W_l @ a_{l-1} + b_l``.
     post : tuple of numpy.ndarray
         ``post[l] = activation_l(pre[l])``; ``post[-1]`` is the output.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from mlpinspect import MLP, Dense
+    >>> mlp = MLP([Dense(np.eye(2), [0.0, -1.0], "relu"),
+    ...            Dense([[1.0, 1.0]], [0.5], "identity")])
+    >>> trace = mlp.trace([[1.0, 0.5]])
+    >>> trace.pre[0], trace.post[0]
+    (array([[ 1. , -0.5]]), array([[1., 0.]]))
+    >>> trace.source(1) is trace.post[0], trace.output
+    (True, array([[1.5]]))
     """
 
     input: np.ndarray
@@ -298,7 +310,7 @@ class MLP:
 
         Parameters
         ----------
-        X : array_like, shape (n, n_inputs) or (n, *input_shape)
+        X : array_like, shape ``(n, n_inputs)`` or ``(n, *input_shape)``
             Inputs; a single input of shape ``(n_inputs,)`` is treated as a
             batch of one.
 

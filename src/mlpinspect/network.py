@@ -91,6 +91,18 @@ class History:
         (evaluation excluded).
     config : dict
         The arguments of the :meth:`~Network.fit` call.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from mlpinspect import Network
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.random((50, 4)); y = (X[:, 0] > 0.5).astype(int)
+    >>> history = Network([4, 3, 2], seed=0).fit(X, y, epochs=3, progress=False)
+    >>> len(history), history.epoch
+    (3, [1, 2, 3])
+    >>> history.config["learning_rate"]
+    3.0
     """
 
     epoch: list[int] = field(default_factory=list)
@@ -441,7 +453,7 @@ class Network:
 
         Parameters
         ----------
-        X : array_like, shape (n, sizes[0]) or (n, *input_shape)
+        X : array_like, shape ``(n, sizes[0])`` or ``(n, *input_shape)``
 
         Returns
         -------
@@ -567,7 +579,7 @@ class Network:
 
         Parameters
         ----------
-        X : array_like, shape (n, sizes[0]) or (n, *input_shape)
+        X : array_like, shape ``(n, sizes[0])`` or ``(n, *input_shape)``
             Training inputs.
         y : array_like, shape (n,) or (n, sizes[-1])
             Integer class labels or one-hot rows.

@@ -56,6 +56,13 @@ class StudyResult:
     numbers : dict
         The report's key numbers (accuracies, drift, smoothness, sweep) as
         plain Python values.
+
+    Examples
+    --------
+    >>> from pathlib import Path
+    >>> result = StudyResult(out=Path("study-output"))
+    >>> result.files, result.test_accuracy
+    ({}, nan)
     """
 
     out: Path
@@ -160,6 +167,13 @@ def run_study(
     Returns
     -------
     StudyResult
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> result = run_study(tempfile.mkdtemp(), quick=True, quiet=True)  # seconds
+    >>> result.files["report.html"].name, 0.0 <= result.test_accuracy <= 1.0
+    ('report.html', True)
     """
     # Plotting and analysis are imported here: they load matplotlib.
     from . import plotting

@@ -64,7 +64,17 @@ _FOREIGN = (None, 1.5, "not-a-model.txt", object(), {"a": 1}, np.zeros(3))
 
 
 class AdapterCheckError(AssertionError):
-    """An adapter broke one of the contracts :func:`check_adapter` checks."""
+    """An adapter broke one of the contracts :func:`check_adapter` checks.
+
+    Examples
+    --------
+    >>> from mlpinspect.testing import AdapterCheckError, check_protocol
+    >>> try:
+    ...     check_protocol(object())
+    ... except AssertionError as exc:  # AdapterCheckError is an AssertionError
+    ...     print(type(exc).__name__)
+    AdapterCheckError
+    """
 
 
 def _fail(check: str, message: str) -> None:
@@ -102,7 +112,13 @@ def _arrays(mlp: MLP) -> Iterator[tuple[str, np.ndarray]]:
 
 
 def check_protocol(adapter: Any) -> None:
-    """The adapter has a non-empty ``name`` and callable ``can_adapt``/``adapt``."""
+    """The adapter has a non-empty ``name`` and callable ``can_adapt``/``adapt``.
+
+    Examples
+    --------
+    >>> from mlpinspect.testing import FakeAdapter, FakeModel
+    >>> check_protocol(FakeAdapter())  # passes: returns None
+    """
     name = getattr(adapter, "name", None)
     if not isinstance(name, str) or not name:
         _fail(
@@ -121,7 +137,13 @@ def check_protocol(adapter: Any) -> None:
 
 
 def check_can_adapt(adapter: Any, model: Any) -> None:
-    """``adapter.can_adapt(model)`` is exactly ``True``."""
+    """``adapter.can_adapt(model)`` is exactly ``True``.
+
+    Examples
+    --------
+    >>> from mlpinspect.testing import FakeAdapter, FakeModel
+    >>> check_can_adapt(FakeAdapter(), FakeModel([3, 2], seed=0))
+    """
     try:
         result = adapter.can_adapt(model)
     except Exception as exc:
@@ -139,7 +161,20 @@ def check_can_adapt(adapter: Any, model: Any) -> None:
 
 
 def check_rejects_others(adapter: Any) -> None:
-    """``can_adapt`` returns ``False``, without raising, for unrelated objects."""
+    """``can_adapt`` returns ``False``, without raising, for unrelated objects.
+
+    Examples
+    --------
+    >>> from mlpinspect.testing import FakeAdapter, FakeModel
+    >>> check_rejects_others(FakeAdapter())
+    >>> class Greedy(FakeAdapter):
+    ...     def can_adapt(self, obj):
+    ...         return True
+    >>> check_rejects_others(Greedy())
+    Traceback (most recent call last):
+    ...
+    mlpinspect.testing.AdapterCheckError: check_rejects_others: can_adapt(None) ...
+    """
     for obj in _FOREIGN:
         try:
             result = adapter.can_adapt(obj)
@@ -162,7 +197,14 @@ def check_rejects_others(adapter: Any) -> None:
 def check_returns_mlp(
     adapter: Any, model: Any, options: Mapping[str, Any] | None = None
 ) -> MLP:
-    """``adapter.adapt(model, **options)`` returns an :class:`~mlpinspect.MLP`."""
+    """``adapter.adapt(model, **options)`` returns an :class:`~mlpinspect.MLP`.
+
+    Examples
+    --------
+    >>> from mlpinspect.testing import FakeAdapter, FakeModel
+    >>> check_returns_mlp(FakeAdapter(), FakeModel([3, 2], seed=0)).sizes
+    (3, 2)
+    """
     try:
         mlp = _adapt(adapter, model, options)
     except Exception as exc:
@@ -186,6 +228,11 @@ def check_rejects_unknown_options(
 
     A misspelt option (``activation=`` for ``activations=``) must not be
     silently ignored.
+
+    Examples
+    --------
+    >>> from mlpinspect.testing import FakeAdapter, FakeModel
+    >>> check_rejects_unknown_options(FakeAdapter(), FakeModel([3, 2], seed=0))
     """
     try:
         adapter.adapt(model, **dict(options or {}), mlpinspect_no_such_option=1)
@@ -205,7 +252,13 @@ def check_rejects_unknown_options(
 
 
 def check_shapes(mlp: MLP) -> None:
-    """Weights are ``(out, in)``, biases ``(out,)``, layers chain, input fits."""
+    """Weights are ``(out, in)``, biases ``(out,)``, layers chain, input fits.
+
+    Examples
+    --------
+    >>> from mlpinspect.testing import FakeAdapter, FakeModel
+    >>> check_shapes(FakeAdapter().adapt(FakeModel([3, 2], seed=0)))
+    """
     previous = None
     for i, layer in enumerate(mlp.layers):
         w, b = layer.weight, layer.bias
@@ -230,7 +283,14 @@ def check_shapes(mlp: MLP) -> None:
 
 
 def check_dtypes(mlp: MLP) -> None:
-    """Every array is float32 or float64, and a bias has its weight's dtype."""
+    """Every array is float32 or float64, and a bias has its weight's dtype.
+
+    Examples
+    --------
+    >>> from mlpinspect.testing import FakeAdapter, FakeModel
+    >>> import numpy as np
+    >>> check_dtypes(FakeAdapter().adapt(FakeModel([3, 2], dtype=np.float32)))
+    """
     for i, layer in enumerate(mlp.layers):
         for what, arr in (("weight", layer.weight), ("bias", layer.bias)):
             if arr.dtype not in (np.float32, np.float64):
@@ -248,7 +308,13 @@ def check_dtypes(mlp: MLP) -> None:
 
 
 def check_read_only(mlp: MLP) -> None:
-    """No array of the MLP can be written."""
+    """No array of the MLP can be written.
+
+    Examples
+    --------
+    >>> from mlpinspect.testing import FakeAdapter, FakeModel
+    >>> check_read_only(FakeAdapter().adapt(FakeModel([3, 2], seed=0)))
+    """
     for name, arr in _arrays(mlp):
         if arr.flags.writeable:
             _fail(
@@ -272,6 +338,12 @@ def check_no_shared_memory(mlp: MLP, arrays: Sequence[Any]) -> None:
     arrays : sequence of array_like
         The framework's parameters as numpy arrays that view its memory (for
         PyTorch, ``[p.detach().numpy() for p in model.parameters()]``).
+
+    Examples
+    --------
+    >>> from mlpinspect.testing import FakeAdapter, FakeModel
+    >>> model = FakeModel([3, 2], seed=0)
+    >>> check_no_shared_memory(FakeAdapter().adapt(model), model.parameters())
     """
     for source in arrays:
         source = np.asarray(source)
@@ -310,6 +382,12 @@ def check_forward(
         Default :func:`default_tolerance` of the MLP's dtype.
     seed : int
         Seeds the default inputs.
+
+    Examples
+    --------
+    >>> from mlpinspect.testing import FakeAdapter, FakeModel
+    >>> model = FakeModel([4, 3, 2], seed=0)
+    >>> check_forward(FakeAdapter().adapt(model), model.forward)
     """
     default_rtol, default_atol = default_tolerance(mlp.dtype)
     rtol = default_rtol if rtol is None else rtol
@@ -359,7 +437,13 @@ def _same_mlp(a: MLP, b: MLP) -> str | None:
 def check_deterministic(
     adapter: Any, model: Any, options: Mapping[str, Any] | None = None
 ) -> None:
-    """Adapting the same model twice gives equal MLPs in separate memory."""
+    """Adapting the same model twice gives equal MLPs in separate memory.
+
+    Examples
+    --------
+    >>> from mlpinspect.testing import FakeAdapter, FakeModel
+    >>> check_deterministic(FakeAdapter(), FakeModel([3, 2], seed=0))
+    """
     first, second = _adapt(adapter, model, options), _adapt(adapter, model, options)
     difference = _same_mlp(first, second)
     if difference is not None:
@@ -388,6 +472,12 @@ def check_copies(
     ``with torch.no_grad(): p.add_(1.0)`` for every parameter). The check
     also adapts the changed model to make sure the change was real, so the
     check cannot pass vacuously. Run it last: it changes ``model``.
+
+    Examples
+    --------
+    >>> from mlpinspect.testing import FakeAdapter, FakeModel
+    >>> model = FakeModel([3, 2], seed=0)
+    >>> check_copies(FakeAdapter(), model, FakeModel.perturb)
     """
     mlp = _adapt(adapter, model, options)
     snapshot = [(name, arr.copy()) for name, arr in _arrays(mlp)]
@@ -429,6 +519,16 @@ def adapter_checks(
     run in any order; the ``check_copies`` check (present when ``mutate`` is
     given) changes the model and comes last. Parameters are those of
     :func:`check_adapter`.
+
+    Examples
+    --------
+    >>> from mlpinspect.testing import FakeAdapter, FakeModel
+    >>> model = FakeModel([3, 2], seed=0)
+    >>> checks = adapter_checks(FakeAdapter(), model, model.forward)
+    >>> [name for name, _ in checks][:3]
+    ['check_protocol', 'check_can_adapt', 'check_rejects_others']
+    >>> for name, check in checks:
+    ...     _ = check()  # raises AdapterCheckError on failure
     """
 
     def fresh() -> MLP:
@@ -574,6 +674,14 @@ def parametrize_adapter_checks(
             check()
 
     Needs pytest.
+
+    Examples
+    --------
+    >>> from mlpinspect.testing import FakeAdapter, FakeModel
+    >>> model = FakeModel([3, 2], seed=0)
+    >>> mark = parametrize_adapter_checks(FakeAdapter(), model, model.forward)
+    >>> mark.args[0], len(mark.args[1])
+    ('check', 10)
     """
     import pytest
 

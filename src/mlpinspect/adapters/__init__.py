@@ -77,7 +77,14 @@ __all__ = [
 
 
 def builtin_adapters() -> list[Adapter]:
-    """New instances of the built-in adapters, in the order they are asked."""
+    """New instances of the built-in adapters, in the order they are asked.
+
+    Examples
+    --------
+    >>> from mlpinspect.adapters import builtin_adapters
+    >>> [adapter.name for adapter in builtin_adapters()]
+    ['mlpinspect', 'npz', 'onnx', 'sklearn', 'keras', 'torch', 'nielsen', 'weights']
+    """
     return [
         NativeAdapter(),
         NpzAdapter(),

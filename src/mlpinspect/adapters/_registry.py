@@ -126,6 +126,14 @@ class AdapterRegistry:
     The library keeps one instance; its methods back :func:`adapt`,
     :func:`register_adapter`, :func:`unregister_adapter` and
     :func:`registered_adapters`.
+
+    Examples
+    --------
+    >>> from mlpinspect.adapters import AdapterRegistry
+    >>> from mlpinspect.testing import FakeAdapter, FakeModel
+    >>> registry = AdapterRegistry([FakeAdapter()])
+    >>> registry.find(FakeModel([3, 2], seed=0)).name
+    'fake'
     """
 
     def __init__(self, adapters: Iterable[Any] = ()) -> None:
@@ -356,6 +364,14 @@ def unregister_adapter(name: str) -> Any:
     ------
     InvalidParameterError
         If no registered adapter has that name.
+
+    Examples
+    --------
+    >>> from mlpinspect.adapters import register_adapter, unregister_adapter
+    >>> from mlpinspect.testing import FakeAdapter
+    >>> _ = register_adapter(FakeAdapter())
+    >>> unregister_adapter("fake").name
+    'fake'
     """
     return _REGISTRY.unregister(name)
 

@@ -33,9 +33,11 @@ def _get(obj: Any, key: str) -> Any:
 class NielsenAdapter:
     """Adapt a Nielsen-style network (``sizes``, ``weights``, ``biases``).
 
-    Options
-    -------
-    activations : str or sequence of str, optional
+    Notes
+    -----
+    Options of ``adapt(obj, **options)``:
+
+    ``activations`` : str or sequence of str, optional
         Defaults to ``"sigmoid"`` in every layer, as in the book; give other
         names if you changed the activation.
 

@@ -298,7 +298,24 @@ class _Reader:
 
 
 class OnnxAdapter:
-    """Adapt an ``onnx.ModelProto`` or the path of an ``.onnx`` file."""
+    """Adapt an ``onnx.ModelProto`` or the path of an ``.onnx`` file.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from onnx import TensorProto, helper, numpy_helper
+    >>> weight = numpy_helper.from_array(np.ones((3, 4), np.float32), "W")
+    >>> bias = numpy_helper.from_array(np.zeros(3, np.float32), "b")
+    >>> graph = helper.make_graph(
+    ...     [helper.make_node("Gemm", ["x", "W", "b"], ["z"], transB=1),
+    ...      helper.make_node("Relu", ["z"], ["y"])],
+    ...     "tiny",
+    ...     [helper.make_tensor_value_info("x", TensorProto.FLOAT, [None, 4])],
+    ...     [helper.make_tensor_value_info("y", TensorProto.FLOAT, [None, 3])],
+    ...     initializer=[weight, bias])
+    >>> OnnxAdapter().adapt(helper.make_model(graph)).sizes
+    (4, 3)
+    """
 
     name = "onnx"
     description = "ONNX ModelProto or .onnx file of Gemm/MatMul+Add and activations"

@@ -122,9 +122,11 @@ def _is_pair(item: Any) -> bool:
 class WeightsAdapter:
     """Adapt a list of ``(W, b)`` pairs, ``W`` of shape ``(out, in)``.
 
-    Options
-    -------
-    activations : str or sequence of str
+    Notes
+    -----
+    Options of ``adapt(obj, **options)``:
+
+    ``activations`` : str or sequence of str
         Required: one activation name per layer, or one name for all.
 
     Examples
@@ -236,10 +238,23 @@ def load_npz(path: str | os.PathLike, activations: Any = None) -> MLP:
 class NpzAdapter:
     """Adapt the path of an ``.npz`` file (see the module documentation).
 
-    Options
-    -------
-    activations : str or sequence of str, optional
+    Notes
+    -----
+    Options of ``adapt(obj, **options)``:
+
+    ``activations`` : str or sequence of str, optional
         Overrides (or supplies) the file's activations.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> import numpy as np
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "model.npz"
+    >>> np.savez(path, W0=np.ones((3, 4)), b0=np.zeros(3), W1=np.ones((2, 3)),
+    ...          b1=np.zeros(2), activations=np.array(["relu", "softmax"]))
+    >>> adapter = NpzAdapter()
+    >>> adapter.can_adapt(str(path)), adapter.adapt(path).sizes
+    (True, (4, 3, 2))
     """
 
     name = "npz"

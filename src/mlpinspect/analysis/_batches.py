@@ -249,9 +249,21 @@ def resolve_unit(mlp: MLP, layer: int, unit: Any, name: str = "unit") -> int:
     return int(unit)
 
 
-def resolve_units(mlp: MLP, layer: int, units: Any, name: str = "units") -> np.ndarray:
-    """Return ``units`` (an int, a class name or a sequence of them) as sorted,
-    unique indices, shape ``(m,)``; None means every unit of the layer."""
+def resolve_units(
+    mlp: MLP,
+    layer: int,
+    units: Any,
+    name: str = "units",
+    *,
+    keep_order: bool = False,
+    allow_empty: bool = True,
+) -> np.ndarray:
+    """Return ``units`` (an int, a class name or a sequence of them) as indices.
+
+    The indices come sorted and unique, shape ``(m,)``, or, with
+    ``keep_order``, in the order given (repeats kept), as figures want them.
+    None means every unit of the layer.
+    """
     if units is None:
         return np.arange(mlp.layers[layer].n_out)
     if isinstance(units, (str, int, np.integer)) and not isinstance(units, bool):
@@ -264,8 +276,11 @@ def resolve_units(mlp: MLP, layer: int, units: Any, name: str = "units") -> np.n
         raise InvalidParameterError(
             f"`{name}` must be a unit index or a sequence of them; got {units!r}"
         )
+    if not items and not allow_empty:
+        raise InvalidParameterError(f"`{name}` must name at least one unit; got none")
     idx = [resolve_unit(mlp, layer, u, f"{name}[{i}]") for i, u in enumerate(items)]
-    return np.unique(np.asarray(idx, dtype=np.intp))
+    arr = np.asarray(idx, dtype=np.intp)
+    return arr if keep_order else np.unique(arr)
 
 
 def unit_label(mlp: MLP, layer: int, unit: int) -> str:

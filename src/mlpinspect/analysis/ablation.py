@@ -98,6 +98,21 @@ class Ablation:
         Correct predictions per class, intact and ablated.
     class_names : tuple of str
         One name per class.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from mlpinspect import MLP, Dense
+    >>> rng = np.random.default_rng(0)
+    >>> mlp = MLP([Dense(rng.normal(size=(6, 16)), np.zeros(6), "sigmoid"),
+    ...            Dense(rng.normal(size=(3, 6)), np.zeros(3), "softmax")])
+    >>> from mlpinspect import ablate
+    >>> X, y = rng.random((40, 16)), rng.integers(0, 3, size=40)
+    >>> result = ablate(mlp, X, y, units=[0, 2])
+    >>> result.units.tolist(), result.per_class_accuracy.shape
+    ([0, 2], (3,))
+    >>> bool(np.isclose(result.drop, result.baseline_accuracy - result.accuracy))
+    True
     """
 
     layer: int
@@ -319,6 +334,21 @@ class UnitImportance:
         The constant each unit outputs when ablated.
     class_names : tuple of str
         One name per class.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from mlpinspect import MLP, Dense
+    >>> rng = np.random.default_rng(0)
+    >>> mlp = MLP([Dense(rng.normal(size=(6, 16)), np.zeros(6), "sigmoid"),
+    ...            Dense(rng.normal(size=(3, 6)), np.zeros(3), "softmax")])
+    >>> from mlpinspect import unit_importance
+    >>> X, y = rng.random((40, 16)), rng.integers(0, 3, size=40)
+    >>> imp = unit_importance(mlp, X, y)
+    >>> imp.accuracy.shape, imp.per_class_drop.shape
+    ((6,), (6, 3))
+    >>> int(imp.ranking[0]) == int(np.argmax(imp.drop))
+    True
     """
 
     layer: int

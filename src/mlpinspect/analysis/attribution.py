@@ -90,6 +90,15 @@ inputs ``a``, weights ``W`` and pre-activation ``z = W a + b``:
   rules assume non-negative hidden activations, so they require ReLU hidden
   layers (any output activation).
 
+LRP was designed for ReLU networks, whose units pass relevance only when they
+are active. On sigmoid or tanh hidden layers the epsilon rule still conserves
+relevance, but it divides by pre-activations ``z_j`` that are often negative
+while the unit's output is positive, which flips the sign of the relevance it
+passes down: on the study's sigmoid network the LRP map is anti-correlated with
+gradient x input (about -0.9). Captum refuses sigmoid layers for LRP; mlpinspect
+computes it, but on such networks prefer integrated gradients or DeepLIFT,
+whose guarantees do not depend on the activation.
+
 Compared with Captum
 --------------------
 ``tests/analysis/test_captum.py`` runs every method and Captum 0.9 on the same
@@ -214,6 +223,20 @@ class Attribution:
         The model's input shape.
     options : mapping
         The method's settings (``n_steps``, ``rule``, ``epsilon``, ...).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from mlpinspect import MLP, Dense, attribute
+    >>> mlp = MLP([Dense([[1.0, -1.0], [0.5, 2.0]], [0.0, 0.0], "relu"),
+    ...            Dense([[1.0, 2.0]], [0.0], "identity")])
+    >>> result = attribute(mlp, [[2.0, 1.0]], 0, method="gradient_x_input")
+    >>> result.values, result.output
+    (array([[4., 3.]]), array([7.]))
+    >>> result.completeness_error  # bias-free ReLU network: exact
+    array([0.])
+    >>> attribute(mlp, [[2.0, 1.0]], 0, method="gradient").completeness_error is None
+    True
     """
 
     values: np.ndarray
@@ -803,7 +826,7 @@ def attribute(
     ----------
     model : MLP or anything :func:`mlpinspect.adapt` accepts
         The model.
-    X : array_like, shape (n, n_inputs) or (n, *input_shape)
+    X : array_like, shape ``(n, n_inputs)`` or ``(n, *input_shape)``
         Inputs; a 1-D array is one input.
     target : int, str, array_like or None
         What to attribute: an output index or class name (for every row);

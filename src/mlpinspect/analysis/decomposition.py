@@ -70,6 +70,20 @@ class Decomposition:
     unit_names : tuple of str or None
         Class names of the selected units, for the output layer of a model
         with class names.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from mlpinspect import MLP, Dense
+    >>> rng = np.random.default_rng(0)
+    >>> mlp = MLP([Dense(rng.normal(size=(6, 16)), np.zeros(6), "sigmoid"),
+    ...            Dense(rng.normal(size=(3, 6)), np.zeros(3), "softmax")])
+    >>> from mlpinspect import decompose
+    >>> d = decompose(mlp, rng.random((5, 16)), layer=0)
+    >>> d.contributions.shape, d.images().shape
+    ((5, 6, 16), (5, 6, 4, 4))
+    >>> bool(np.abs(d.completeness_error).max() < 1e-12)
+    True
     """
 
     contributions: np.ndarray
@@ -333,6 +347,22 @@ class ClassContributions:
         The (non-negative) weight layer.
     class_names : tuple of str
         One name per class.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from mlpinspect import MLP, Dense
+    >>> rng = np.random.default_rng(0)
+    >>> mlp = MLP([Dense(rng.normal(size=(6, 16)), np.zeros(6), "sigmoid"),
+    ...            Dense(rng.normal(size=(3, 6)), np.zeros(3), "softmax")])
+    >>> from mlpinspect import class_contributions
+    >>> X, y = rng.random((30, 16)), rng.integers(0, 3, size=30)
+    >>> table = class_contributions(mlp, X, y)
+    >>> table.usage().shape
+    (3, 6)
+    >>> labels = {"positive", "negative", "in part", "unused"}
+    >>> set(table.usage().ravel()) <= labels
+    True
     """
 
     mean_contribution: np.ndarray

@@ -170,6 +170,20 @@ class EffectiveWeights:
     exact : bool
         True when every layer before ``layer`` has the identity activation,
         so ``weight @ x + bias`` *is* the pre-activation of ``layer``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from mlpinspect import MLP, Dense, effective_weights
+    >>> rng = np.random.default_rng(0)
+    >>> mlp = MLP([Dense(rng.normal(size=(6, 16)), np.zeros(6), "sigmoid"),
+    ...            Dense(rng.normal(size=(3, 6)), np.zeros(3), "softmax")],
+    ...           input_shape=(4, 4))
+    >>> eff = effective_weights(mlp, layer=-1)
+    >>> eff.weight.shape, eff.exact
+    ((3, 16), False)
+    >>> eff.images().shape
+    (3, 4, 4)
     """
 
     weight: np.ndarray

@@ -77,6 +77,20 @@ class PreferredInput:
         Initial step length (in input space).
     seed : int or None
         The seed of the random start (None when ``start`` was given).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from mlpinspect import MLP, Dense, preferred_input
+    >>> rng = np.random.default_rng(0)
+    >>> mlp = MLP([Dense(rng.normal(size=(5, 9)), np.zeros(5), "tanh"),
+    ...            Dense(rng.normal(size=(2, 5)), np.zeros(2), "identity")],
+    ...           input_shape=(3, 3))
+    >>> result = preferred_input(mlp, 1, norm=1.0, n_steps=30)
+    >>> result.image.shape, result.trace.shape
+    ((3, 3), (31,))
+    >>> bool(np.all(np.diff(result.trace) >= 0))  # never decreasing
+    True
     """
 
     image: np.ndarray

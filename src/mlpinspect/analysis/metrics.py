@@ -44,6 +44,17 @@ class Drift:
         ``||w - w0|| / ||w0||`` per unit (NaN when ``w0`` is zero).
     trained_norm, initial_norm : numpy.ndarray, shape (units,)
         ``||w||`` and ``||w0||`` per unit.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from mlpinspect import Network, drift_from_init
+    >>> net = Network([4, 3, 2], seed=0)  # untrained: nothing moved yet
+    >>> drift = drift_from_init(net)
+    >>> drift.cosine.round(6), drift.relative_change
+    (array([1., 1., 1.]), array([0., 0., 0.]))
+    >>> drift.to_dict()["unit"]
+    [0, 1, 2]
     """
 
     layer: int
@@ -253,6 +264,17 @@ class Smoothness:
         Permutations per image.
     seed : int or None
         The seed that reproduces the permutations.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from mlpinspect import smoothness
+    >>> yy, xx = np.mgrid[:8, :8]
+    >>> result = smoothness((yy + xx)[None].astype(float), n_shuffles=5)
+    >>> result.image_shape, result.n_shuffles
+    ((8, 8), 5)
+    >>> bool(result.excess[0] > 0.5), bool(result.z_score[0] > 3)
+    (True, True)
     """
 
     neighbour_correlation: np.ndarray

@@ -55,6 +55,20 @@ class TopUnits:
         The class name of an output unit, when the model has them.
     n_samples : int or None
         Number of samples averaged over for ``by="contribution"``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from mlpinspect import MLP, Dense
+    >>> rng = np.random.default_rng(0)
+    >>> mlp = MLP([Dense(rng.normal(size=(6, 16)), np.zeros(6), "sigmoid"),
+    ...            Dense(rng.normal(size=(3, 6)), np.zeros(3), "softmax")])
+    >>> from mlpinspect import top_units
+    >>> top = top_units(mlp, 1, k=2)
+    >>> top.excitatory.shape, top.scores.shape
+    ((2,), (6,))
+    >>> top.to_dict()["kind"]
+    ['excitatory', 'excitatory', 'inhibitory', 'inhibitory']
     """
 
     unit: int

@@ -22,6 +22,14 @@ class Subset(NamedTuple):
         Images, one flattened image per row.
     y : numpy.ndarray, shape (n,)
         Integer labels (int64).
+
+    Examples
+    --------
+    >>> from mlpinspect.datasets import load_mnist_sample
+    >>> train, validation, test = load_mnist_sample().nielsen_split()
+    >>> X, y = test
+    >>> X.shape, y.shape
+    ((2000, 784), (2000,))
     """
 
     X: np.ndarray
@@ -33,6 +41,13 @@ class NielsenSplit(NamedTuple):
 
     Unpacks like the 3-tuple his ``mnist_loader.load_data()`` returns:
     ``(X_tr, y_tr), (X_va, y_va), (X_te, y_te) = split``.
+
+    Examples
+    --------
+    >>> from mlpinspect.datasets import load_mnist_sample
+    >>> split = load_mnist_sample().nielsen_split()
+    >>> len(split.train.X), len(split.validation.X), len(split.test.X)
+    (8330, 1670, 2000)
     """
 
     train: Subset

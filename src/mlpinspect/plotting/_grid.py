@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import math
 import textwrap
-from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .._validation import check_array, check_int
-from ..analysis._batches import resolve_unit
+from ..analysis._batches import resolve_units
 from ..analysis.images import image_shape
 from ..errors import InvalidParameterError
 from ..mlp import MLP
@@ -150,22 +149,9 @@ def resolve_unit_list(
 ) -> list[int]:
     """``units`` as a list of indices of ``layer``, in the order given (every
     unit when None); an index or class name is checked as for the analysis."""
-    n_units = mlp.layers[layer].n_out
-    if units is None:
-        return list(range(n_units))
-    if isinstance(units, (str, int, np.integer)) and not isinstance(units, bool):
-        return [resolve_unit(mlp, layer, units, name)]
-    if isinstance(units, np.ndarray):
-        items: Sequence[Any] = units.ravel().tolist()
-    elif isinstance(units, Iterable):
-        items = list(units)
-    else:
-        raise InvalidParameterError(
-            f"`{name}` must be a unit index or a sequence of them; got {units!r}"
-        )
-    if not items:
-        raise InvalidParameterError(f"`{name}` must name at least one unit; got none")
-    return [resolve_unit(mlp, layer, u, f"{name}[{i}]") for i, u in enumerate(items)]
+    return resolve_units(
+        mlp, layer, units, name, keep_order=True, allow_empty=False
+    ).tolist()
 
 
 def image_hw(input_shape: tuple[int, ...], n: int) -> tuple[int, int]:

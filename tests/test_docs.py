@@ -1,0 +1,330 @@
+"""The documentation covers the public API, and its examples run.
+
+Three contracts:
+
+- every name in the ``__all__`` of ``mlpinspect`` and of its public
+  subpackages is listed in the API reference (``docs/api/*.rst``), so a new
+  public name without documentation fails here;
+- every public function and class has a docstring with an ``Examples``
+  section holding at least one ``>>>`` line;
+- the ``Examples`` of every module of mlpinspect run as doctests (modules
+  whose examples import a framework that is not installed are skipped).
+"""
+
+from __future__ import annotations
+
+import doctest
+import importlib
+import importlib.util
+import inspect
+import io
+import os
+import pkgutil
+import re
+import runpy
+import sys
+from pathlib import Path
+
+import matplotlib
+import pytest
+
+import mlpinspect
+
+matplotlib.use("Agg")
+
+DOCS = Path(__file__).resolve().parents[1] / "docs"
+API_DIR = DOCS / "api"
+
+PUBLIC_MODULES = (
+    "mlpinspect",
+    "mlpinspect.activations",
+    "mlpinspect.adapters",
+    "mlpinspect.analysis",
+    "mlpinspect.datasets",
+    "mlpinspect.errors",
+    "mlpinspect.experiments",
+    "mlpinspect.plotting",
+    "mlpinspect.study",
+    "mlpinspect.testing",
+)
+
+# Public names the API reference mentions in its text instead of giving them
+# an entry of their own (a version string has no docstring to render).
+MENTIONED_ONLY = {"mlpinspect.__version__"}
+
+# -- what the API reference lists ------------------------------------------------
+
+_DIRECTIVE = re.compile(r"^\s*\.\.\s+([\w:-]+)::\s*(\S*)\s*$")
+_OPTION = re.compile(r"^\s*:[\w-]+:")
+_ENTRY = re.compile(r"^\s+~?([A-Za-z_][\w.]*)\s*$")
+
+
+def documented_names(text: str) -> set[str]:
+    """Fully qualified names given an entry by the reST ``text``.
+
+    Reads ``currentmodule`` / ``module`` / ``automodule`` directives, the
+    ``auto*`` directives and the entries of ``autosummary`` tables (which are
+    relative to the current module).
+    """
+    names: set[str] = set()
+    module = ""
+    in_table = False
+    for line in text.splitlines():
+        match = _DIRECTIVE.match(line)
+        if match:
+            directive, argument = match.groups()
+            in_table = directive == "autosummary"
+            if directive in ("currentmodule", "py:currentmodule", "module"):
+                module = argument
+            elif directive == "automodule":
+                module = argument
+                names.add(argument)
+            elif (
+                directive.startswith("auto") and argument and directive != "autosummary"
+            ):
+                names.add(argument if "." in argument else f"{module}.{argument}")
+            continue
+        if not in_table or not line.strip() or _OPTION.match(line):
+            continue
+        entry = _ENTRY.match(line)
+        if entry is None:  # the table ended
+            in_table = False
+            continue
+        name = entry.group(1)
+        names.add(f"{module}.{name}" if module else name)
+    return names
+
+
+def api_sources() -> str:
+    files = sorted(API_DIR.glob("*.rst"))
+    assert files, f"no API reference sources in {API_DIR}"
+    return "\n".join(f.read_text(encoding="utf-8") for f in files)
+
+
+def resolve(name: str):
+    """The object a fully qualified name refers to (module, then attributes)."""
+    parts = name.split(".")
+    for cut in range(len(parts), 0, -1):
+        try:
+            obj = importlib.import_module(".".join(parts[:cut]))
+        except ImportError:
+            continue
+        for attr in parts[cut:]:
+            obj = getattr(obj, attr)
+        return obj
+    raise ImportError(name)
+
+
+def public_names() -> list[tuple[str, str]]:
+    return [
+        (module, name)
+        for module in PUBLIC_MODULES
+        for name in importlib.import_module(module).__all__
+    ]
+
+
+def test_parser_reads_autosummary_tables():
+    text = """
+.. currentmodule:: pkg
+
+.. autosummary::
+   :toctree: generated/
+   :nosignatures:
+
+   alpha
+   beta
+
+Text after the table mentions gamma.
+
+.. automodule:: pkg.sub
+   :no-members:
+
+.. autofunction:: delta
+"""
+    assert documented_names(text) == {
+        "pkg.alpha",
+        "pkg.beta",
+        "pkg.sub",
+        "pkg.sub.delta",
+    }
+
+
+def test_every_public_name_is_in_the_api_reference():
+    text = api_sources()
+    documented = documented_names(text)
+    objects = {}
+    for name in documented:
+        try:
+            objects[name] = resolve(name)
+        except (ImportError, AttributeError):
+            pytest.fail(f"the API reference lists {name!r}, which does not exist")
+    missing = []
+    for module, name in public_names():
+        qualified = f"{module}.{name}"
+        if qualified in MENTIONED_ONLY:
+            if qualified not in text:
+                missing.append(qualified)
+            continue
+        obj = getattr(importlib.import_module(module), name)
+        # A re-exported object documented under another public path counts
+        # (e.g. mlpinspect.analysis.top_units is documented as
+        # mlpinspect.top_units); constants are matched by their path.
+        same = qualified in documented or (
+            (inspect.isclass(obj) or inspect.isroutine(obj) or inspect.ismodule(obj))
+            and any(o is obj for o in objects.values())
+        )
+        if not same:
+            missing.append(qualified)
+    assert not missing, (
+        "public names missing from the API reference (add them to an "
+        f"autosummary table in docs/api/): {missing}"
+    )
+
+
+def test_every_public_name_has_a_unique_entry():
+    # One page per object: the same object listed twice makes two pages.
+    documented = [
+        n for n in documented_names(api_sources()) if not inspect.ismodule(resolve(n))
+    ]
+    by_id: dict[int, list[str]] = {}
+    for name in documented:
+        obj = resolve(name)
+        if inspect.isclass(obj) or inspect.isroutine(obj):
+            by_id.setdefault(id(obj), []).append(name)
+    duplicates = [names for names in by_id.values() if len(names) > 1]
+    assert not duplicates, f"objects documented more than once: {duplicates}"
+
+
+# -- every public function and class has an example -------------------------------
+
+_EXAMPLES = re.compile(r"^Examples\n-{8,}\n(.*?)(?=^\S[^\n]*\n-{3,}\n|\Z)", re.M | re.S)
+
+
+def examples_section(doc: str | None) -> str | None:
+    """The text of the ``Examples`` section of a cleaned docstring, or None."""
+    if not doc:
+        return None
+    match = _EXAMPLES.search(doc)
+    return match.group(1) if match else None
+
+
+def public_callables() -> list[tuple[str, object]]:
+    seen: set[int] = set()
+    found = []
+    for module, name in public_names():
+        obj = getattr(importlib.import_module(module), name)
+        if not (inspect.isclass(obj) or inspect.isroutine(obj)) or id(obj) in seen:
+            continue
+        seen.add(id(obj))
+        found.append((f"{module}.{name}", obj))
+    return found
+
+
+def test_examples_section_reader():
+    doc = "Summary.\n\nExamples\n--------\n>>> 1 + 1\n2\n\nNotes\n-----\nText."
+    assert examples_section(doc) == ">>> 1 + 1\n2\n\n"
+    assert examples_section("Summary.\n\nNotes\n-----\n>>> 1") is None
+    assert examples_section(None) is None
+
+
+@pytest.mark.parametrize(
+    ("name", "obj"), public_callables(), ids=[n for n, _ in public_callables()]
+)
+def test_public_callable_has_an_example(name, obj):
+    section = examples_section(inspect.getdoc(obj))
+    assert section is not None, f"{name} has no Examples section in its docstring"
+    assert ">>>" in section, f"the Examples section of {name} has no >>> example"
+
+
+# -- the docstring examples run ---------------------------------------------------
+
+_IMPORT = re.compile(r"^\s*(?:import|from)\s+([A-Za-z_]\w*)", re.M)
+
+
+def all_modules() -> list[str]:
+    names = ["mlpinspect"]
+    for info in pkgutil.walk_packages(mlpinspect.__path__, "mlpinspect."):
+        if info.name.rsplit(".", 1)[-1] == "__main__":
+            continue  # running it is the command line
+        names.append(info.name)
+    return sorted(names)
+
+
+def missing_imports(tests: list[doctest.DocTest]) -> list[str]:
+    """Top-level packages the examples import that are not installed."""
+    wanted = {
+        match
+        for test in tests
+        for example in test.examples
+        for match in _IMPORT.findall(example.source)
+    }
+    return sorted(m for m in wanted if importlib.util.find_spec(m) is None)
+
+
+def test_doctests_cover_the_modules():
+    modules = all_modules()
+    assert "mlpinspect.analysis.attribution" in modules
+    assert "mlpinspect.adapters._registry" in modules  # private modules hold
+    assert "mlpinspect.__main__" not in modules  # public functions' docstrings
+
+
+@pytest.mark.parametrize("name", all_modules())
+def test_docstring_examples_run(name, tmp_path, monkeypatch):
+    module = importlib.import_module(name)
+    tests = [t for t in doctest.DocTestFinder().find(module, name) if t.examples]
+    if not tests:
+        return
+    missing = missing_imports(tests)
+    if missing:
+        pytest.skip(f"the examples of {name} need {', '.join(missing)}")
+    monkeypatch.chdir(tmp_path)  # any file an example writes lands here
+    output = io.StringIO()
+    runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS, verbose=False)
+    environ = dict(os.environ)  # an example may set e.g. KERAS_BACKEND
+    try:
+        for test in tests:
+            runner.run(test, out=output.write)
+    finally:
+        if "matplotlib.pyplot" in sys.modules:
+            sys.modules["matplotlib.pyplot"].close("all")
+        for key in set(os.environ) - set(environ):
+            del os.environ[key]
+        os.environ.update(environ)
+    assert runner.failures == 0, (
+        f"{runner.failures} of {runner.tries} examples failed in {name}:\n"
+        f"{output.getvalue()}"
+    )
+
+
+# -- the Sphinx configuration --------------------------------------------------------
+
+
+def load_conf(monkeypatch) -> dict:
+    monkeypatch.setattr(sys, "path", list(sys.path))  # conf.py prepends src/
+    return runpy.run_path(str(DOCS / "conf.py"))
+
+
+def test_docs_quick_switch_sets_the_examples_quick_switch(monkeypatch):
+    monkeypatch.delenv("MLPINSPECT_EXAMPLES_QUICK", raising=False)
+    monkeypatch.setenv("MLPINSPECT_DOCS_QUICK", "1")
+    load_conf(monkeypatch)
+    assert os.environ.get("MLPINSPECT_EXAMPLES_QUICK") == "1"
+
+
+def test_full_build_runs_the_examples_in_full(monkeypatch):
+    monkeypatch.delenv("MLPINSPECT_EXAMPLES_QUICK", raising=False)
+    monkeypatch.delenv("MLPINSPECT_DOCS_QUICK", raising=False)
+    load_conf(monkeypatch)
+    assert "MLPINSPECT_EXAMPLES_QUICK" not in os.environ
+
+
+def test_build_needs_no_network_and_runs_every_example(monkeypatch):
+    monkeypatch.delenv("MLPINSPECT_DOCS_QUICK", raising=False)
+    conf = load_conf(monkeypatch)
+    assert "sphinx.ext.intersphinx" not in conf["extensions"]
+    assert not conf.get("intersphinx_mapping")
+    gallery = conf["sphinx_gallery_conf"]
+    assert gallery["examples_dirs"] == "../examples"
+    assert gallery["gallery_dirs"] == "auto_examples"
+    assert gallery["filename_pattern"] == "/plot_"
+    assert conf["nitpicky"] is True
