@@ -170,7 +170,12 @@ def check_array(
         raise InvalidParameterError(
             f"`{name}` must not be empty; got shape {arr.shape}"
         )
-    if not np.isfinite(arr).all():
+    # A finite sum proves every element finite (NaN and inf propagate) and costs
+    # one read of the data with no temporary; only a non-finite sum (or an
+    # overflow of huge values) needs the element-wise check.
+    with np.errstate(over="ignore", invalid="ignore"):
+        finite_sum = bool(np.isfinite(arr.sum()))
+    if not finite_sum and not np.isfinite(arr).all():
         n_nan = int(np.isnan(arr).sum())
         n_inf = int(np.isinf(arr).sum())
         raise InvalidParameterError(
