@@ -405,6 +405,12 @@ def run_study(
         ["method", "completeness error (sum of attributions minus output difference)"],
         rows,
     )
+    report.paragraph(
+        "Integrated gradients and DeepLIFT are complete on any network (the first "
+        "up to its quadrature error); gradient x input and LRP are complete only on "
+        "bias-free ReLU networks, so on this sigmoid network with biases their "
+        "errors are large; the gradient and occlusion claim no completeness."
+    )
     report.figure(
         "attributions",
         plotting.plot_attribution(x[0], attributions),
@@ -466,6 +472,18 @@ def run_study(
             "smoothness at init",
         ],
         rows,
+    )
+    first, second = (numbers["comparison"][n] for n in comparison.names[:2])
+    closer = comparison.names[
+        0 if first["mean_cosine_to_init"] > second["mean_cosine_to_init"] else 1
+    ]
+    smoother = comparison.names[0 if first["smoothness"] > second["smoothness"] else 1]
+    report.paragraph(
+        f"Closer to its random start: '{closer}' (mean cosine to the initial "
+        f"weights {first['mean_cosine_to_init']:.2f} for the first training, "
+        f"{second['mean_cosine_to_init']:.2f} for the second). Smoother images: "
+        f"'{smoother}' (smoothness {first['smoothness']:.2f} for the first, "
+        f"{second['smoothness']:.2f} for the second; noise scores 0)."
     )
     report.figure(
         "comparison",
