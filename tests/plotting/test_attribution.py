@@ -109,3 +109,33 @@ def test_bad_arguments_are_named(x, attribution, kwargs, match):
         attribution = [ok, attribute(other, np.zeros((1, 16)), 0, method="gradient")]
     with pytest.raises(InvalidParameterError, match=match):
         plot_attribution(x, attribution, **kwargs)
+
+
+def test_title_names_the_target_only_when_all_results_share_it():
+    import numpy as np
+
+    from mlpinspect import MLP, Dense, attribute
+    from mlpinspect.plotting import plot_attribution
+
+    rng = np.random.default_rng(0)
+    mlp = MLP(
+        [
+            Dense(rng.normal(size=(3, 4)), np.zeros(3), "tanh"),
+            Dense(rng.normal(size=(2, 3)), np.zeros(2), "identity"),
+        ]
+    )
+    x = rng.random((1, 4))
+    same = plot_attribution(
+        x[0], {m: attribute(mlp, x, 1, method=m) for m in ("gradient", "deeplift")}
+    )
+    assert "output unit 1" in same.texts[0].get_text()
+    mixed = plot_attribution(
+        x[0],
+        {
+            "a": attribute(mlp, x, 0, method="gradient"),
+            "b": attribute(mlp, x, 1, method="gradient"),
+        },
+    )
+    title = mixed.texts[0].get_text()
+    assert "different targets per column" in title
+    assert "output unit 0" not in title

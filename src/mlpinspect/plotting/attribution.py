@@ -215,9 +215,13 @@ def plot_attribution(
             add_colorbar(fig, map_axes[0].images[0], targets, "attribution", **kwargs)
         else:
             add_relative_colorbar(fig, targets, "attribution (per map)", **kwargs)
+    # Name the target only when every result explains the same one; otherwise
+    # each column's target differs and the title must not claim the first's.
+    texts = {_target_text(result, sample) for _, result in named}
+    what = texts.pop() if len(texts) == 1 else "different targets per column"
     set_title(
         fig,
-        f"Attribution of {_target_text(first, sample)}, input {sample}\n"
+        f"Attribution of {what}, input {sample}\n"
         f"{scale_text(shared_scale, 'a').replace('tile', 'map')}",
     )
     return fig
