@@ -12,7 +12,7 @@ from tests.plotting.helpers import image_axes, small_mlp
 
 import mlpinspect.plotting as plotting
 from mlpinspect import MLP, Network
-from mlpinspect.analysis import class_contributions, decompose
+from mlpinspect.analysis import class_contributions, decompose, preferred_input
 from mlpinspect.analysis.attribution import attribute
 from mlpinspect.experiments import SweepResult
 
@@ -66,6 +66,9 @@ def _figures():
         "plot_training": lambda: plotting.plot_training(net.history),
         "plot_sweep": lambda: plotting.plot_sweep(sweep),
         "plot_compare": lambda: plotting.plot_compare([mlp, net], units=[0, 1]),
+        "plot_preferred_inputs": lambda: plotting.plot_preferred_inputs(
+            preferred_input(mlp, [0, 2], n_steps=10)
+        ),
     }
 
 

@@ -182,3 +182,40 @@ def test_any_output_layer_tiles_equal_the_weights(mlp):
     h, w = image_shape(W.shape[1])
     for unit, ax in enumerate(image_axes(fig)):
         np.testing.assert_array_equal(data(ax), W[unit].reshape(h, w))
+
+
+def test_plot_preferred_inputs_shows_each_units_image_and_value():
+    import numpy as np
+
+    from mlpinspect import MLP, Dense, preferred_input
+    from mlpinspect.plotting import plot_preferred_inputs
+
+    rng = np.random.default_rng(1)
+    mlp = MLP(
+        [
+            Dense(rng.normal(size=(4, 12)), np.zeros(4), "tanh"),
+            Dense(rng.normal(size=(3, 4)), np.zeros(3), "identity"),
+        ],
+        input_shape=(3, 4),
+    )
+    many = preferred_input(mlp, [2, 0], n_steps=15)
+    fig = plot_preferred_inputs(many, shared_scale=True)
+    tiles = [ax for ax in fig.axes if ax.images]
+    assert [ax.get_title().splitlines()[0] for ax in tiles] == ["unit 2", "unit 0"]
+    for ax, image, value in zip(tiles, many.image, many.activation):
+        np.testing.assert_array_equal(ax.images[0].get_array(), image)
+        assert f"{value:.3g}" in ax.get_title()
+        low, high = ax.images[0].get_clim()
+        assert low == -high
+    one = preferred_input(mlp, 1, n_steps=5)
+    assert len([ax for ax in plot_preferred_inputs(one).axes if ax.images]) == 1
+
+
+def test_plot_preferred_inputs_rejects_other_results():
+    import pytest
+
+    from mlpinspect import InvalidParameterError
+    from mlpinspect.plotting import plot_preferred_inputs
+
+    with pytest.raises(InvalidParameterError, match="PreferredInput"):
+        plot_preferred_inputs({"image": [0.0]})

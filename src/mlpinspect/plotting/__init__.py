@@ -40,7 +40,7 @@ from .attribution import plot_attribution
 from .contributions import plot_class_contributions, plot_contributions
 from .recipes import plot_recipe, plot_recipes
 from .training import plot_compare, plot_sweep, plot_training
-from .weights import plot_output_weights, plot_weight_images
+from .weights import plot_output_weights, plot_preferred_inputs, plot_weight_images
 
 __all__ = [
     "DIVERGING_CMAP",
@@ -51,6 +51,7 @@ __all__ = [
     "plot_compare",
     "plot_contributions",
     "plot_output_weights",
+    "plot_preferred_inputs",
     "plot_recipe",
     "plot_recipes",
     "plot_sweep",

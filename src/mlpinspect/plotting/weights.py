@@ -10,6 +10,8 @@ import numpy as np
 from .._validation import check_choice
 from ..adapters import adapt
 from ..analysis.images import input_space_images, weight_images
+from ..analysis.maximize import PreferredInput
+from ..errors import InvalidParameterError
 from ..mlp import MLP
 from ._colors import (
     add_colorbar,
@@ -22,6 +24,7 @@ from ._grid import (
     check_bool,
     check_ncols,
     grid_size,
+    image_hw,
     prepare_figure,
     resolve_unit_list,
     set_title,
@@ -33,7 +36,7 @@ if TYPE_CHECKING:
     from matplotlib.figure import FigureBase
     from matplotlib.image import AxesImage
 
-__all__ = ["plot_output_weights", "plot_weight_images"]
+__all__ = ["plot_output_weights", "plot_preferred_inputs", "plot_weight_images"]
 
 _SPACES = ("input", "own")
 
@@ -286,5 +289,96 @@ def plot_output_weights(
         colorbar=colorbar,
         quantity="weight",
         title=title,
+    )
+    return fig
+
+
+def plot_preferred_inputs(
+    result: PreferredInput,
+    *,
+    ncols: int | None = None,
+    shared_scale: bool = False,
+    colorbar: bool = True,
+    fig: FigureBase | None = None,
+) -> FigureBase:
+    """Draw the preferred inputs found by :func:`mlpinspect.preferred_input`.
+
+    One tile per unit, titled with the unit's index and the value it reaches
+    on its preferred input; blue where the input is positive, red where it is
+    negative. This is the input-space picture of a unit that the
+    nonlinearities do not hide, beside the effective-weight images of
+    :func:`plot_weight_images`.
+
+    Parameters
+    ----------
+    result : PreferredInput
+        The output of :func:`mlpinspect.preferred_input` for one unit or
+        several.
+    ncols : int, optional
+        Tiles per row; default at most 10.
+    shared_scale : bool, default False
+        One colour scale for all tiles, or each tile its own (the default:
+        every preferred input has the same norm, but not the same peak). The
+        title says which.
+    colorbar : bool, default True
+        Draw a colour bar.
+    fig : matplotlib Figure or SubFigure, optional
+        Draw into this figure instead of a new one.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The new figure (or ``fig``).
+
+    Raises
+    ------
+    InvalidParameterError
+        If ``result`` is not a PreferredInput, or for a bad ``ncols`` or
+        ``fig``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from mlpinspect import MLP, Dense, preferred_input
+    >>> from mlpinspect.plotting import plot_preferred_inputs
+    >>> rng = np.random.default_rng(0)
+    >>> mlp = MLP([Dense(rng.normal(size=(5, 16)), np.zeros(5), "tanh"),
+    ...            Dense(rng.normal(size=(2, 5)), np.zeros(2), "identity")],
+    ...           input_shape=(4, 4))
+    >>> result = preferred_input(mlp, [0, 1], norm=1.0, n_steps=20)
+    >>> fig = plot_preferred_inputs(result)
+    >>> [ax.get_title().splitlines()[0] for ax in fig.axes if ax.images]
+    ['unit 0', 'unit 1']
+    """
+    if not isinstance(result, PreferredInput):
+        raise InvalidParameterError(
+            "`result` must be the PreferredInput returned by "
+            f"mlpinspect.preferred_input; got {type(result).__name__}"
+        )
+    shared_scale = check_bool(shared_scale, "shared_scale")
+    colorbar = check_bool(colorbar, "colorbar")
+    units = np.atleast_1d(result.unit)
+    values = np.atleast_1d(result.activation)
+    shape = result.image.shape[1:] if np.ndim(result.unit) else result.image.shape
+    n_inputs = int(np.prod(shape))
+    h, w = image_hw(tuple(shape), n_inputs)
+    images = np.asarray(result.image, dtype=np.float64).reshape(len(units), h, w)
+    ncols = check_ncols(ncols, len(units))
+    fig = prepare_figure(fig, grid_size(len(units), ncols, (h, w)))
+    stage = "pre-activation" if result.output_stage == "pre" else "activation"
+    titles = [f"unit {int(u)}\n{stage} {v:.3g}" for u, v in zip(units, values)]
+    draw_tiles(
+        fig,
+        images,
+        titles,
+        ncols=ncols,
+        shared_scale=shared_scale,
+        colorbar=colorbar,
+        quantity="input value",
+        title=(
+            f"Preferred inputs of layer {result.layer} (L2 norm {result.norm:.3g}"
+            + (f", box {tuple(result.box)}" if result.box is not None else "")
+            + ")"
+        ),
     )
     return fig
