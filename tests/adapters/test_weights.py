@@ -135,6 +135,16 @@ def test_network_save_files_are_read(tmp_path):
     assert adapt(path, activations="sigmoid").activation_names == ("sigmoid",) * 2
 
 
+def _npz_bytes(p, **arrays):
+    np.savez(p, **arrays)
+    return p.read_bytes()
+
+
+def _npy_bytes(p, array):
+    np.save(p.with_suffix(".npy"), array)
+    return p.with_suffix(".npy").read_bytes()
+
+
 @pytest.mark.parametrize(
     ("write", "match"),
     [
@@ -173,7 +183,18 @@ def test_network_save_files_are_read(tmp_path):
                 b0=np.ones(2),
                 activations=np.array([{"a": 1}], dtype=object),
             ),
-            "safely",
+            "not a readable .npz file",
+        ),
+        (lambda p: p.write_bytes(b"junk, not a zip"), "not a readable .npz file"),
+        (
+            lambda p: p.write_bytes(
+                _npz_bytes(p, W0=np.ones((2, 2)), b0=np.ones(2))[:40]
+            ),
+            "BadZipFile",
+        ),
+        (
+            lambda p: p.write_bytes(_npy_bytes(p, np.zeros(3))),
+            "single array, not an .npz archive",
         ),
     ],
 )

@@ -172,18 +172,24 @@ def load_npz(path: str | os.PathLike, activations: Any = None) -> MLP:
     """Read an MLP from an ``.npz`` file in the format above."""
     path = os.fspath(path)
     try:
-        data = np.load(path, allow_pickle=False)
+        # The file is opened here, not by np.load, which leaks its handle when
+        # the archive is corrupt.
+        with open(path, "rb") as fh:
+            data = np.load(fh, allow_pickle=False)
+            if not isinstance(data, np.lib.npyio.NpzFile):
+                raise ModelFileError(
+                    f"{path!r} holds a single array, not an .npz archive"
+                )
+            with data:
+                arrays = {key: data[key] for key in data.files}
     except FileNotFoundError:
         raise ModelFileError(f"no model file at {path!r}") from None
-    except (OSError, ValueError) as exc:
-        raise ModelFileError(f"{path!r} is not a readable .npz file: {exc}") from None
-    with data:
-        if not isinstance(data, np.lib.npyio.NpzFile):
-            raise ModelFileError(f"{path!r} holds a single array, not an .npz archive")
-        try:
-            arrays = {key: data[key] for key in data.files}
-        except ValueError as exc:  # object arrays need pickle: refused
-            raise ModelFileError(f"{path!r} could not be read safely: {exc}") from None
+    except ModelFileError:
+        raise
+    except Exception as exc:  # a corrupt zip, or object arrays (pickle: refused)
+        raise ModelFileError(
+            f"{path!r} is not a readable .npz file ({type(exc).__name__}: {exc})"
+        ) from None
     if "meta" in arrays and "W0" not in arrays:
         # A file written by Network.save: its own loader checks its format.
         from ..network import Network
