@@ -17,9 +17,9 @@ Set ``MLPINSPECT_DOCS_QUICK=1`` to train the gallery's networks for one epoch
 
 from __future__ import annotations
 
-import importlib
 import inspect
 import os
+import pkgutil
 import sys
 from pathlib import Path
 
@@ -184,25 +184,12 @@ def _documented_objects(env) -> dict[int, str]:
         if objtype not in ("function", "class", "exception", "data", "method"):
             continue
         try:
-            obj = _import_name(name)
+            obj = pkgutil.resolve_name(name)
         except Exception:
             continue
         if inspect.isclass(obj) or inspect.isroutine(obj):
             found.setdefault(id(obj), name)
     return found
-
-
-def _import_name(name: str):
-    parts = name.split(".")
-    for cut in range(len(parts), 0, -1):
-        try:
-            obj = importlib.import_module(".".join(parts[:cut]))
-        except ImportError:
-            continue
-        for attr in parts[cut:]:
-            obj = getattr(obj, attr)
-        return obj
-    raise ImportError(name)
 
 
 def resolve_reexports(app, env, node, contnode):
@@ -262,7 +249,7 @@ def _by_identity(target: str, documented: dict[int, str]) -> str | None:
     if not target.startswith("mlpinspect"):
         return None
     try:
-        obj = _import_name(target)
+        obj = pkgutil.resolve_name(target)
     except Exception:
         return None
     if (inspect.isclass(obj) or inspect.isroutine(obj)) and id(obj) in documented:
@@ -270,7 +257,7 @@ def _by_identity(target: str, documented: dict[int, str]) -> str | None:
     # A method or property of a class documented under another name.
     owner_name, _, attr = target.rpartition(".")
     try:
-        owner = _import_name(owner_name)
+        owner = pkgutil.resolve_name(owner_name)
     except Exception:
         return None
     if inspect.isclass(owner) and id(owner) in documented:

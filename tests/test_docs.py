@@ -103,16 +103,7 @@ def api_sources() -> str:
 
 def resolve(name: str):
     """The object a fully qualified name refers to (module, then attributes)."""
-    parts = name.split(".")
-    for cut in range(len(parts), 0, -1):
-        try:
-            obj = importlib.import_module(".".join(parts[:cut]))
-        except ImportError:
-            continue
-        for attr in parts[cut:]:
-            obj = getattr(obj, attr)
-        return obj
-    raise ImportError(name)
+    return pkgutil.resolve_name(name)
 
 
 def public_names() -> list[tuple[str, str]]:
