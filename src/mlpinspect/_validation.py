@@ -94,6 +94,19 @@ def check_choice(value: Any, name: str, choices: Iterable[str]) -> str:
     return value
 
 
+def all_finite(arr: np.ndarray) -> bool:
+    """True when every element of the float array ``arr`` is finite.
+
+    A finite sum proves every element finite (NaN and inf propagate) and costs
+    one read of the data with no temporary; only a non-finite sum (or an
+    overflow of huge values) needs the element-wise check.
+    """
+    with np.errstate(over="ignore", invalid="ignore"):
+        if np.isfinite(arr.sum()):
+            return True
+    return bool(np.isfinite(arr).all())
+
+
 def check_array(
     X: Any,
     name: str = "X",
@@ -170,12 +183,7 @@ def check_array(
         raise InvalidParameterError(
             f"`{name}` must not be empty; got shape {arr.shape}"
         )
-    # A finite sum proves every element finite (NaN and inf propagate) and costs
-    # one read of the data with no temporary; only a non-finite sum (or an
-    # overflow of huge values) needs the element-wise check.
-    with np.errstate(over="ignore", invalid="ignore"):
-        finite_sum = bool(np.isfinite(arr.sum()))
-    if not finite_sum and not np.isfinite(arr).all():
+    if not all_finite(arr):
         n_nan = int(np.isnan(arr).sum())
         n_inf = int(np.isinf(arr).sum())
         raise InvalidParameterError(

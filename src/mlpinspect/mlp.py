@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from ._validation import check_array
+from ._validation import all_finite, check_array
 from .activations import canonical_activation, get_activation
 from .errors import InvalidParameterError, UnsupportedModelError
 
@@ -24,21 +24,23 @@ __all__ = ["MLP", "Dense", "ForwardTrace"]
 
 
 def _frozen_copy(values: Any, name: str, ndim: int) -> np.ndarray:
-    arr = np.asarray(values)
-    if arr.dtype == object or not np.issubdtype(arr.dtype, np.number):
-        raise InvalidParameterError(
-            f"`{name}` must be a numeric array; got dtype {arr.dtype}"
-        )
-    if np.issubdtype(arr.dtype, np.complexfloating):
-        raise InvalidParameterError(f"`{name}` must be real; got dtype {arr.dtype}")
-    dtype = arr.dtype if arr.dtype in (np.float32, np.float64) else np.float64
-    arr = np.array(arr, dtype=dtype, copy=True, order="C")
+    arr = values if type(values) is np.ndarray else np.asarray(values)
+    dtype = arr.dtype
+    if dtype.char in "fd" and not dtype.isnative:  # e.g. big-endian from a file
+        dtype = dtype.newbyteorder("=")
+    elif dtype.char not in "fd":  # float32 and float64 are kept as they are
+        if dtype.kind == "O" or not np.issubdtype(dtype, np.number):
+            raise InvalidParameterError(
+                f"`{name}` must be a numeric array; got dtype {dtype}"
+            )
+        if np.issubdtype(dtype, np.complexfloating):
+            raise InvalidParameterError(f"`{name}` must be real; got dtype {dtype}")
+        dtype = np.dtype(np.float64)
     if arr.ndim != ndim:
         raise InvalidParameterError(f"`{name}` must be {ndim}-D; got shape {arr.shape}")
-    if not np.isfinite(arr).all():
-        raise InvalidParameterError(
-            f"`{name}` must contain only finite numbers; got NaN or inf"
-        )
+    # One copy in the source's own memory order: the transposed view of an
+    # (in, out) kernel (scikit-learn, Keras) copies as fast as a contiguous one.
+    arr = np.array(arr, dtype=dtype, copy=True, order="K")
     arr.flags.writeable = False
     return arr
 
@@ -55,9 +57,15 @@ class Dense:
         Biases.
     activation : str
         Activation name, see :mod:`mlpinspect.activations`.
+    name : str, optional
+        Where the layer came from, e.g. ``"fc1"`` for a PyTorch module or
+        ``"coefs_[0]"`` for scikit-learn; error messages use it.
 
-    The arrays are copied and made read-only. float32 and float64 weights keep
-    their dtype; other numeric types become float64.
+    The arrays are copied, in their own memory order, and made read-only.
+    float32 and float64 weights keep their dtype; other numeric types become
+    float64. NaN and inf are kept as they are, so a diverged model can still be
+    adapted and looked at; :meth:`MLP.check_finite` finds them, and every
+    analysis function calls it.
 
     Examples
     --------
@@ -72,6 +80,7 @@ class Dense:
     weight: np.ndarray
     bias: np.ndarray
     activation: str = "identity"
+    name: str | None = None
 
     def __post_init__(self) -> None:
         weight = _frozen_copy(self.weight, "weight", 2)
@@ -91,6 +100,8 @@ class Dense:
         object.__setattr__(self, "weight", weight)
         object.__setattr__(self, "bias", bias)
         object.__setattr__(self, "activation", canonical_activation(self.activation))
+        if self.name is not None:
+            object.__setattr__(self, "name", str(self.name))
 
     @property
     def n_in(self) -> int:
@@ -103,7 +114,10 @@ class Dense:
         return int(self.weight.shape[0])
 
     def __repr__(self) -> str:
-        return f"Dense({self.n_in} -> {self.n_out}, activation={self.activation!r})"
+        label = f", name={self.name!r}" if self.name is not None else ""
+        return (
+            f"Dense({self.n_in} -> {self.n_out}, activation={self.activation!r}{label})"
+        )
 
 
 @dataclass(frozen=True)
@@ -175,7 +189,7 @@ class MLP:
     (5, 2)
     """
 
-    __slots__ = ("_class_names", "_input_shape", "_layers", "_name")
+    __slots__ = ("_class_names", "_finite", "_input_shape", "_layers", "_name")
 
     def __init__(
         self,
@@ -227,6 +241,7 @@ class MLP:
         self._input_shape = shape
         self._class_names = names
         self._name = name
+        self._finite = False  # set by check_finite once it has passed
 
     # -- structure -----------------------------------------------------------
 
@@ -289,6 +304,61 @@ class MLP:
             )
         return int(layer) % n
 
+    # -- validity --------------------------------------------------------------
+
+    def check_finite(self) -> MLP:
+        """Raise if any weight or bias is NaN or infinite; return the model.
+
+        Adapting a model copies its weights as they are, so a diverged model
+        can still be adapted and its arrays looked at; this check then says
+        where the damage is. Every analysis function and every forward pass
+        calls it. The model is immutable, so the answer is remembered: only the
+        first call reads the weights.
+
+        Returns
+        -------
+        MLP
+            ``self``, for chaining: ``mlp = adapt(model).check_finite()``.
+
+        Raises
+        ------
+        InvalidParameterError
+            Naming the first layer with a non-finite weight or bias, how many
+            values are NaN or infinite, and the units they belong to.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> mlp = MLP([Dense([[1.0, np.nan], [0.0, 1.0]], [0.0, 0.0], "relu",
+        ...                  name="fc1")])
+        >>> mlp.check_finite()
+        Traceback (most recent call last):
+            ...
+        mlpinspect.errors.InvalidParameterError: fc1, layer 0 of the MLP, must have finite weights and biases; its weight has 1 NaN and 0 infinite value(s), in unit(s) [0]
+        """  # noqa: E501
+        if self._finite:
+            return self
+        for i, layer in enumerate(self._layers):
+            for part in ("weight", "bias"):
+                values = getattr(layer, part)
+                if all_finite(values):
+                    continue
+                bad = ~np.isfinite(values)
+                units = np.flatnonzero(bad.any(axis=1) if bad.ndim == 2 else bad)
+                shown = units[:10].tolist()
+                more = f" and {len(units) - 10} more" if len(units) > 10 else ""
+                where = f"layer {i} of the MLP"
+                if layer.name is not None:
+                    where = f"{layer.name}, {where},"
+                raise InvalidParameterError(
+                    f"{where} must have finite weights and biases; its "
+                    f"{part} has {int(np.isnan(values).sum())} NaN and "
+                    f"{int(np.isinf(values).sum())} infinite value(s), in unit(s) "
+                    f"{shown}{more}"
+                )
+        self._finite = True
+        return self
+
     # -- computation ---------------------------------------------------------
 
     def _check_input(self, X: Any, name: str = "X") -> np.ndarray:
@@ -325,6 +395,7 @@ class MLP:
         >>> mlp.trace([[1.0, 0.5]]).pre[0]
         array([[ 1. , -0.5]])
         """
+        self.check_finite()
         a = self._check_input(X)
         x = a
         pre: list[np.ndarray] = []

@@ -405,8 +405,10 @@ class Network:
         MLP(4-3-2, activations=[sigmoid, sigmoid], name='Network')
         """
         layers = [
-            Dense(w, b, act)
-            for w, b, act in zip(self.weights, self.biases, self.activation_names)
+            Dense(w, b, act, name=f"weights[{i}]")
+            for i, (w, b, act) in enumerate(
+                zip(self.weights, self.biases, self.activation_names)
+            )
         ]
         return MLP(
             layers,
@@ -418,9 +420,9 @@ class Network:
     def initial_mlp(self) -> MLP:
         """The network as it was initialised, as an :class:`~mlpinspect.MLP`."""
         layers = [
-            Dense(w, b, act)
-            for w, b, act in zip(
-                self.initial_weights, self.initial_biases, self.activation_names
+            Dense(w, b, act, name=f"initial_weights[{i}]")
+            for i, (w, b, act) in enumerate(
+                zip(self.initial_weights, self.initial_biases, self.activation_names)
             )
         ]
         return MLP(

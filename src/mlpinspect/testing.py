@@ -322,8 +322,9 @@ def check_read_only(mlp: MLP) -> None:
                 f"{name} is writable; build layers with mlpinspect.Dense, which "
                 f"copies arrays and makes them read-only",
             )
+        first = (0,) * arr.ndim  # index, not reshape: that may copy
         try:
-            arr.reshape(-1)[:1] = 0
+            arr[first] = arr[first]
         except ValueError:
             continue
         _fail("check_read_only", f"writing into {name} did not raise ValueError")

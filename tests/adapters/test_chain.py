@@ -106,6 +106,22 @@ def test_refusals_name_the_step(steps, kwargs, match):
 
 
 def test_bad_weights_name_the_step():
-    bad = Step("linear", "fc9", weight=np.full((2, 2), np.nan))
-    with pytest.raises(InvalidParameterError, match="fc9"):
+    bad = Step("linear", "fc9", weight=np.ones((2, 3, 1)))
+    with pytest.raises(InvalidParameterError, match=r"fc9.*2-D"):
         build([bad])
+
+
+def test_non_finite_weights_are_kept_and_reported_with_the_step():
+    weight = np.ones((3, 2))
+    weight[1, 0] = np.nan
+    weight[2, 1] = np.inf
+    mlp = build([Step("linear", "fc9", weight=weight)])
+    # The copy is faithful, so a diverged model can be looked at ...
+    assert np.isnan(mlp.layers[0].weight[1, 0])
+    assert mlp.layers[0].name == "fc9"
+    # ... and the check says where the damage is.
+    with pytest.raises(
+        InvalidParameterError,
+        match=r"fc9, layer 0 of the MLP, .* 1 NaN and 1 infinite .* \[1, 2\]",
+    ):
+        mlp.check_finite()

@@ -121,14 +121,19 @@ def test_float32_fit_stays_float32():
     assert mlp.dtype == np.float32
 
 
-def test_weights_are_transposed_once():
+def test_weights_are_copied_once_in_their_own_layout():
     rng, X = data(7)
     clf = fit(
         MLPClassifier((4,), max_iter=10, random_state=0), X, rng.integers(0, 3, len(X))
     )
     mlp = adapt(clf)
-    np.testing.assert_array_equal(mlp.layers[0].weight, clf.coefs_[0].T)
-    assert mlp.layers[0].weight.flags.c_contiguous
+    weight = mlp.layers[0].weight
+    np.testing.assert_array_equal(weight, clf.coefs_[0].T)
+    # (out, in) is the transposed view of scikit-learn's (in, out) array,
+    # copied as one block: Fortran order, its own memory, named after its source.
+    assert weight.flags.f_contiguous and weight.base is None
+    assert not np.shares_memory(weight, clf.coefs_[0])
+    assert mlp.layers[0].name == "coefs_[0]"
 
 
 def test_unfitted_model_is_explained():

@@ -71,13 +71,20 @@ def test_one_name_for_every_layer_and_column_biases():
             r"`weights\[1\]`: the weight must have 3 columns",
         ),
         ([(np.ones(3), np.zeros(3))], "relu", "must be 2-D"),
-        ([(np.full((1, 1), np.inf), np.zeros(1))], "relu", "finite"),
     ],
 )
 def test_bad_pairs_are_explained(pairs, activations, match):
     options = {} if activations is None else {"activations": activations}
     with pytest.raises(InvalidParameterError, match=match):
         adapt(pairs, **options)
+
+
+def test_non_finite_pairs_adapt_but_fail_the_check_by_name():
+    pairs = [(np.ones((2, 2)), np.zeros(2)), (np.ones((1, 2)), [np.inf])]
+    mlp = adapt(pairs, activations="relu")
+    assert np.isinf(mlp.layers[1].bias[0])
+    with pytest.raises(InvalidParameterError, match=r"weights\[1\], layer 1.*bias"):
+        mlp.check_finite()
 
 
 def test_unknown_activation_is_unsupported():

@@ -221,7 +221,7 @@ def build_mlp(
                 f"mlpinspect supports softmax on the output layer only"
             )
         try:
-            dense.append(Dense(weight, bias, act))
+            dense.append(Dense(weight, bias, act, name=label))
         except InvalidParameterError as exc:
             raise InvalidParameterError(f"{label}: {exc}") from None
     try:

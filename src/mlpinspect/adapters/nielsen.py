@@ -108,6 +108,6 @@ class NielsenAdapter:
                     f"`biases[{i}]` must have shape ({sizes[i + 1]}, 1) (a column "
                     f"per layer, as in the book); got {b.shape}"
                 )
-            layers.append(Dense(w, b.reshape(-1), acts[i]))
+            layers.append(Dense(w, b.reshape(-1), acts[i], name=f"weights[{i}]"))
         label = None if isinstance(obj, Mapping) else type(obj).__name__
         return MLP(layers, name=label)

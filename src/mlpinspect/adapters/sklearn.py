@@ -94,7 +94,7 @@ class SklearnAdapter:
         for i, (coef, intercept) in enumerate(zip(obj.coefs_, obj.intercepts_)):
             try:
                 # coef is (in, out); Dense copies the transposed view once.
-                layers.append(Dense(coef.T, intercept, acts[i]))
+                layers.append(Dense(coef.T, intercept, acts[i], name=f"coefs_[{i}]"))
             except UnsupportedModelError:
                 where = "output" if i == n - 1 else "hidden"
                 raise UnsupportedModelError(

@@ -111,7 +111,7 @@ def layers_from_pairs(
                 f"units of layer {i - 1}); got shape {w.shape}{hint}"
             )
         previous = w.shape[0]
-        layers.append(Dense(w, b, acts[i]))
+        layers.append(Dense(w, b, acts[i], name=f"{where}[{i}]"))
     return layers
 
 
@@ -197,7 +197,10 @@ def load_npz(path: str | os.PathLike, activations: Any = None) -> MLP:
         mlp = Network.load(path).to_mlp()
         if activations is not None:
             acts = resolve_activations(activations, len(mlp.layers))
-            layers = [Dense(d.weight, d.bias, a) for d, a in zip(mlp.layers, acts)]
+            layers = [
+                Dense(d.weight, d.bias, a, name=d.name)
+                for d, a in zip(mlp.layers, acts)
+            ]
             mlp = MLP(layers, input_shape=mlp.input_shape, name=mlp.name)
         return mlp
     indices: dict[str, set[int]] = {"W": set(), "b": set()}

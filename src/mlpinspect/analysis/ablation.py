@@ -271,7 +271,7 @@ def ablate(
     >>> ablate(mlp, X, y, units=[]).drop
     0.0
     """
-    mlp = adapt(model)
+    mlp = adapt(model).check_finite()
     index = _hidden_layer(mlp, layer)
     unit_idx = resolve_units(mlp, index, units)
     mode = check_choice(mode, "mode", _MODES)
@@ -476,7 +476,7 @@ def unit_importance(
     >>> bool(np.all(np.diff(imp.drop[imp.ranking]) <= 0))
     True
     """
-    mlp = adapt(model)
+    mlp = adapt(model).check_finite()
     index = _hidden_layer(mlp, layer)
     mode = check_choice(mode, "mode", _MODES)
     _check_reiterable(mlp, X, mode)

@@ -903,7 +903,7 @@ def attribute(
     >>> attribute(mlp, X, 0, method="gradient").values
     array([[2., 3.]])
     """
-    mlp = adapt(model)
+    mlp = adapt(model).check_finite()
     method = check_choice(method, "method", METHODS)
     stage = check_choice(output, "output", ("pre", "post"))
     batch_size = check_int(batch_size, "batch_size", minimum=1)

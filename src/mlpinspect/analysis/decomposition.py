@@ -229,7 +229,7 @@ def decompose(
     >>> decompose(mlp, X, layer=0, units=[2]).contributions.shape
     (5, 1, 16)
     """
-    mlp = adapt(model)
+    mlp = adapt(model).check_finite()
     index = mlp.layer_index(layer)
     unit_idx = resolve_units(mlp, index, units)
     arr, _ = as_array_or_stream(X, "X", mlp)
@@ -299,7 +299,7 @@ def iter_decompose(
     >>> [p.contributions.shape[0] for p in parts]
     [4, 4, 2]
     """
-    mlp = adapt(model)
+    mlp = adapt(model).check_finite()
     index = mlp.layer_index(layer)
     unit_idx = resolve_units(mlp, index, units)
     batches = iter_batches(mlp, X, batch_size=batch_size)
@@ -540,7 +540,7 @@ def class_contributions(
     ...                  table.mean_pre_activation))
     True
     """
-    mlp = adapt(model)
+    mlp = adapt(model).check_finite()
     index = mlp.layer_index(layer)
     dense = mlp.layers[index]
     n_classes = dense.n_out

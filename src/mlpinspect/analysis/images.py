@@ -137,7 +137,7 @@ def weight_images(
     >>> weight_images(mlp, layer=-1, shape=(1, 6)).shape
     (3, 1, 6)
     """
-    mlp = adapt(model)
+    mlp = adapt(model).check_finite()
     index = mlp.layer_index(layer)
     weight = mlp.layers[index].weight
     units, fan_in = weight.shape
@@ -255,7 +255,7 @@ def effective_weights(model: Any, layer: int = -1) -> EffectiveWeights:
     >>> bool(np.allclose(eff.weight @ x + eff.bias, mlp.forward(x)[0]))
     True
     """
-    mlp = adapt(model)
+    mlp = adapt(model).check_finite()
     index = mlp.layer_index(layer)
     first = mlp.layers[0]
     weight = np.array(first.weight, dtype=np.float64)

@@ -248,7 +248,7 @@ def preferred_input(
     >>> round(float(result.activation), 6)  # w . x + b
     11.0
     """
-    mlp = adapt(model)
+    mlp = adapt(model).check_finite()
     layer = mlp.layer_index(layer)
     stage = check_choice(output, "output", ("pre", "post"))
     units, single = _resolve_units(mlp, layer, unit)

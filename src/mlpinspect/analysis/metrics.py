@@ -145,7 +145,8 @@ def _weight_pair(obj: Any, layer: int) -> tuple[np.ndarray, np.ndarray, int]:
         w = check_array(trained[index], "network.weights", ndim=2)
         w0 = check_array(initial[index], "network.initial_weights", ndim=2)
     elif isinstance(obj, (tuple, list)) and len(obj) == 2:
-        first, second = adapt(obj[0]), adapt(obj[1])
+        first = adapt(obj[0]).check_finite()
+        second = adapt(obj[1]).check_finite()
         if first.sizes != second.sizes:
             raise InvalidParameterError(
                 f"`network` given as (trained, initial) needs two models of the same "

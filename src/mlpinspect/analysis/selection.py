@@ -235,7 +235,7 @@ def top_units(
     >>> top_units(mlp, 1, by="contribution", X=X).n_samples
     20
     """
-    mlp = adapt(model)
+    mlp = adapt(model).check_finite()
     index = mlp.layer_index(layer)
     unit_index = resolve_unit(mlp, index, unit)
     k = check_int(k, "k", minimum=1)

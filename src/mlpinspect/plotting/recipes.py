@@ -130,7 +130,7 @@ def _label_pixels(
 def _check_common(
     model: Any, by: Any, layer: Any, space: Any, shared: Any, colorbar: Any
 ) -> tuple[MLP, int, str, str, bool, bool]:
-    mlp = adapt(model)
+    mlp = adapt(model).check_finite()
     index = mlp.layer_index(layer)
     by = check_choice(by, "by", tuple(_SYMBOL))
     space = check_choice(space, "space", _SPACES)

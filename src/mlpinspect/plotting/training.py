@@ -481,7 +481,7 @@ def plot_compare(
     colorbar = check_bool(colorbar, "colorbar")
     rows, indices = [], []
     for name, model in named:
-        mlp = adapt(model)
+        mlp = adapt(model).check_finite()
         index = mlp.layer_index(layer)
         if units is None:
             unit_list = list(range(min(mlp.layers[index].n_out, 10)))

@@ -155,7 +155,7 @@ def plot_weight_images(
     ['0', '1', '2', '3', '4', '5']
     >>> fig.savefig("weights.png")  # doctest: +SKIP
     """
-    mlp = adapt(model)
+    mlp = adapt(model).check_finite()
     index = mlp.layer_index(layer)
     space = check_choice(space, "space", _SPACES)
     shared_scale = check_bool(shared_scale, "shared_scale")
@@ -259,7 +259,7 @@ def plot_output_weights(
     >>> fig.axes[0].images[0].get_array().shape
     (2, 3)
     """
-    mlp = adapt(model)
+    mlp = adapt(model).check_finite()
     index = mlp.layer_index(layer)
     shared_scale = check_bool(shared_scale, "shared_scale")
     colorbar = check_bool(colorbar, "colorbar")
