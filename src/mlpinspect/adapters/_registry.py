@@ -284,7 +284,9 @@ def adapt(obj: Any, **options: Any) -> MLP:
     Returns
     -------
     MLP
-        A read-only copy of the model's weights.
+        A read-only copy of the model's weights, as they are: NaN and inf are
+        kept, and :meth:`MLP.check_finite <mlpinspect.MLP.check_finite>`
+        (which every analysis function calls) reports them.
 
     Raises
     ------
