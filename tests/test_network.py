@@ -15,6 +15,22 @@ from hypothesis import strategies as st
 import mlpinspect
 from mlpinspect import History, InvalidParameterError, ModelFileError, Network
 
+try:
+    import numba  # noqa: F401
+
+    HAS_NUMBA = True
+except ImportError:
+    HAS_NUMBA = False
+
+# Every test of the training arithmetic runs on both engines.
+ENGINES = [
+    "numpy",
+    pytest.param(
+        "numba",
+        marks=pytest.mark.skipif(not HAS_NUMBA, reason="numba is not installed"),
+    ),
+]
+
 HIDDEN = ["sigmoid", "tanh", "relu", "identity", "leaky_relu(0.1)"]
 # (output activation, cost) pairs the network can train.
 OUTPUT_COSTS = [
@@ -53,7 +69,7 @@ def _mean_cost(weights, biases, activations, X, y, cost):
     return float(np.mean(per_example))
 
 
-def _one_step_gradient(net, X, y, cost):
+def _one_step_gradient(net, X, y, cost, engine="numpy"):
     """The gradient the training loop applies: weights before minus after, eta=1."""
     trained = copy.deepcopy(net)
     trained.fit(
@@ -66,12 +82,14 @@ def _one_step_gradient(net, X, y, cost):
         shuffle=False,
         monitor=False,
         progress=False,
+        engine=engine,
     )
     dw = [w0 - w1 for w0, w1 in zip(net.weights, trained.weights)]
     db = [b0 - b1 for b0, b1 in zip(net.biases, trained.biases)]
     return dw, db
 
 
+@pytest.mark.parametrize("engine", ENGINES)
 @settings(max_examples=40, deadline=None)
 @given(
     hidden=st.lists(st.integers(1, 5), min_size=0, max_size=2),
@@ -83,7 +101,7 @@ def _one_step_gradient(net, X, y, cost):
     seed=st.integers(0, 2**16),
 )
 def test_backprop_matches_central_finite_differences(
-    hidden, n_in, n_out, batch, hidden_act, out_cost, seed
+    engine, hidden, n_in, n_out, batch, hidden_act, out_cost, seed
 ):
     out_act, cost = out_cost
     sizes = [n_in, *hidden, n_out]
@@ -100,7 +118,7 @@ def test_backprop_matches_central_finite_differences(
     )
     assume(out_act != "relu" or np.abs(zs[-1]).min() > 1e-3)
 
-    dw, db = _one_step_gradient(net, X, y, cost)
+    dw, db = _one_step_gradient(net, X, y, cost, engine)
     weights = [w.copy() for w in net.weights]
     biases = [b.copy() for b in net.biases]
     h = 1e-6
@@ -118,12 +136,13 @@ def test_backprop_matches_central_finite_differences(
             np.testing.assert_allclose(g, numeric, rtol=1e-4, atol=1e-7)
 
 
-def test_l2_is_weight_decay_as_in_nielsens_book():
+@pytest.mark.parametrize("engine", ENGINES)
+def test_l2_is_weight_decay_as_in_nielsens_book(engine):
     rng = np.random.default_rng(0)
     X, y = rng.normal(size=(8, 3)), rng.integers(0, 2, 8)
     net = Network([3, 4, 2], seed=1)
     eta, lam, n = 0.5, 5.0, len(X)
-    dw, db = _one_step_gradient(net, X, y, "cross_entropy")  # gradients, eta=1
+    dw, db = _one_step_gradient(net, X, y, "cross_entropy", engine)  # eta=1
     decayed = copy.deepcopy(net)
     decayed.fit(
         X,
@@ -136,6 +155,7 @@ def test_l2_is_weight_decay_as_in_nielsens_book():
         shuffle=False,
         monitor=False,
         progress=False,
+        engine=engine,
     )
     for w0, w1, g in zip(net.weights, decayed.weights, dw):
         np.testing.assert_allclose(w1, (1 - eta * lam / n) * w0 - eta * g, rtol=1e-12)
@@ -143,7 +163,8 @@ def test_l2_is_weight_decay_as_in_nielsens_book():
         np.testing.assert_allclose(b1, b0 - eta * g, rtol=1e-12)
 
 
-def test_minibatches_follow_the_order_and_average_over_the_batch():
+@pytest.mark.parametrize("engine", ENGINES)
+def test_minibatches_follow_the_order_and_average_over_the_batch(engine):
     """Two epochs of batches of 3 (last batch 2) equal a hand-written loop."""
     rng = np.random.default_rng(5)
     X, y = rng.normal(size=(8, 3)), rng.integers(0, 2, 8)
@@ -160,6 +181,7 @@ def test_minibatches_follow_the_order_and_average_over_the_batch():
         shuffle=False,
         monitor=False,
         progress=False,
+        engine=engine,
     )
     for _ in range(2):
         for start in range(0, 8, 3):
@@ -184,17 +206,82 @@ def _blobs(n=300, seed=0):
     return centres[y] + 0.5 * rng.normal(size=(n, 2)), y
 
 
+@pytest.mark.parametrize("engine", ENGINES)
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_same_seed_same_data_gives_identical_weights(dtype):
+def test_same_seed_same_data_gives_identical_weights(dtype, engine):
     X, y = _blobs()
     nets = [Network([2, 5, 3], seed=7, dtype=dtype) for _ in range(2)]
     for net in nets:
-        net.fit(X, y, epochs=3, batch_size=10, learning_rate=1.0, progress=False)
+        net.fit(
+            X,
+            y,
+            epochs=3,
+            batch_size=10,
+            learning_rate=1.0,
+            progress=False,
+            engine=engine,
+        )
+        assert net.history.config["engine"] == engine
     for a, b in zip(nets[0]._params, nets[1]._params):
         assert a.dtype == dtype
         np.testing.assert_array_equal(a, b)
     other = Network([2, 5, 3], seed=8, dtype=dtype)
     assert not np.array_equal(other.weights[0], nets[0].initial_weights[0])
+
+
+@pytest.mark.skipif(not HAS_NUMBA, reason="numba is not installed")
+@settings(max_examples=25, deadline=None)
+@given(
+    hidden=st.lists(st.integers(1, 6), min_size=0, max_size=2),
+    hidden_act=st.sampled_from(HIDDEN),
+    out_cost=st.sampled_from(OUTPUT_COSTS),
+    batch_size=st.integers(1, 9),
+    l2=st.sampled_from([0.0, 3.0]),
+    dtype=st.sampled_from([np.float64, np.float32]),
+    seed=st.integers(0, 2**16),
+)
+def test_numba_engine_trains_the_same_network_as_numpy(
+    hidden, hidden_act, out_cost, batch_size, l2, dtype, seed
+):
+    """Same arithmetic, compiled: the engines differ by rounding only."""
+    out_act, cost = out_cost
+    sizes = [4, *hidden, 3]
+    acts = [hidden_act] * len(hidden) + [out_act]
+    rng = np.random.default_rng(seed)
+    X, y = rng.normal(size=(23, 4)), rng.integers(0, 3, 23)
+    nets = {}
+    for engine in ("numpy", "numba"):
+        nets[engine] = net = Network(sizes, acts, init="scaled", seed=seed, dtype=dtype)
+        net.fit(
+            X,
+            y,
+            epochs=2,
+            batch_size=batch_size,  # 23 is prime: the last batch is short
+            learning_rate=0.05,
+            cost=cost,
+            l2=l2,
+            monitor=False,
+            progress=False,
+            engine=engine,
+        )
+    tol = 1e-10 if dtype == np.float64 else 2e-4
+    for a, b in zip(nets["numpy"]._params, nets["numba"]._params):
+        assert b.dtype == dtype
+        np.testing.assert_allclose(b, a, rtol=tol, atol=tol)
+
+
+def test_numba_engine_says_how_to_install_it(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "numba", None)  # as if not installed
+    monkeypatch.delitem(sys.modules, "mlpinspect._numba_engine", raising=False)
+    monkeypatch.delattr(mlpinspect, "_numba_engine", raising=False)
+    X, y = _blobs(20)
+    net = Network([2, 3, 3], seed=0)
+    before = net.weights[0].copy()
+    with pytest.raises(ImportError, match=r"mlpinspect\[fast\]"):
+        net.fit(X, y, epochs=1, progress=False, engine="numba")
+    np.testing.assert_array_equal(net.weights[0], before)  # nothing trained
 
 
 @pytest.mark.parametrize(
@@ -467,6 +554,7 @@ def test_constructor_rejects_bad_arguments(kwargs, match):
         (np.zeros((5, 4)), [0] * 5, {"learning_rate": float("nan")}, "finite"),
         (np.zeros((5, 4)), [0] * 5, {"cost": "hinge"}, "`cost` must be one of"),
         (np.zeros((5, 4)), [0] * 5, {"l2": -1.0}, "`l2` must be >= 0"),
+        (np.zeros((5, 4)), [0] * 5, {"engine": "cuda"}, "`engine` must be one of"),
         (np.zeros((5, 4)), [0] * 5, {"validation_data": np.zeros(3)}, "pair"),
         (
             np.zeros((5, 4)),

@@ -23,7 +23,9 @@ habits: every buffer is allocated once per call to :meth:`fit`; each layer's
 bias is stored as an extra column of its weight matrix (so the input to each
 layer carries a constant 1 and the bias needs no separate additions or
 gradients); and the update ``W -= eta/m * delta^T a`` is one BLAS ``gemm``
-call that writes into the weights in place.
+call that writes into the weights in place. ``fit(engine="numba")`` runs the
+same loop, on the same buffers, as compiled code
+(:mod:`mlpinspect._numba_engine`), which removes numpy's per-call overhead.
 """
 
 from __future__ import annotations
@@ -59,6 +61,7 @@ INITIALIZATIONS = ("normal", "scaled", "glorot", "he")
 """Names accepted by ``Network(init=...)``."""
 
 COSTS = ("quadratic", "cross_entropy")
+ENGINES = ("numpy", "numba")
 
 _FORMAT = "mlpinspect.Network"
 _FORMAT_VERSION = 1
@@ -196,6 +199,17 @@ def _derivative_kernel(name: str) -> Callable[..., None]:
             g[...] = vjp(z, a, g)
 
     return kernel
+
+
+def _numba_engine() -> Any:
+    """The compiled training loop's module; says how to install numba if missing."""
+    try:
+        from . import _numba_engine as engine
+    except ImportError as exc:
+        raise ImportError(
+            f"`engine`='numba' needs numba: pip install 'mlpinspect[fast]' ({exc})"
+        ) from exc
+    return engine
 
 
 def _initial_parameters(
@@ -569,6 +583,7 @@ class Network:
         monitor: bool = True,
         progress: bool = True,
         callback: Callable[[Network, int, History], Any] | None = None,
+        engine: str = "numpy",
     ) -> History:
         """Train by mini-batch stochastic gradient descent.
 
@@ -610,6 +625,13 @@ class Network:
         callback : callable, optional
             Called as ``callback(network, epoch, history)`` after every epoch;
             training stops early when it returns ``True``.
+        engine : {"numpy", "numba"}, default "numpy"
+            What runs the mini-batch loop. ``"numba"`` runs the same arithmetic
+            as compiled code (``pip install "mlpinspect[fast]"``): about 1.8x
+            faster at batch size 10, where numpy's per-call overhead dominates.
+            The first use on a machine compiles it (a few seconds; cached on
+            disk afterwards). The engines round differently, so a seed
+            reproduces a network exactly within one engine, not across them.
 
         Returns
         -------
@@ -620,8 +642,10 @@ class Network:
         ------
         InvalidParameterError
             For inputs of the wrong shape, NaN or inf in ``X``, labels out of
-            range, an unknown cost, or a cost the output activation does not
-            support.
+            range, an unknown cost or engine, or a cost the output activation
+            does not support.
+        ImportError
+            For ``engine="numba"`` when numba is not installed.
         """
         X = self._check_X(X)
         y = check_labels(y, "y", n_classes=self.sizes[-1], n_samples=X.shape[0])
@@ -632,6 +656,10 @@ class Network:
         )
         cost = check_choice(cost, "cost", COSTS)
         l2 = check_float(l2, "l2", minimum=0.0)
+        engine = check_choice(engine, "engine", ENGINES)
+        sgd_epoch = self._sgd_epoch if engine == "numpy" else self._numba_sgd_epoch
+        if engine == "numba":
+            _numba_engine()  # fail before training, not after the first epoch
         if cost == "cross_entropy" and self.activation_names[-1] not in (
             "sigmoid",
             "softmax",
@@ -666,6 +694,7 @@ class Network:
             "l2": l2,
             "shuffle": bool(shuffle),
             "n_train": int(X.shape[0]),
+            "engine": engine,
         }
         history = History(config=config)
         self.history = history
@@ -682,7 +711,7 @@ class Network:
             # waking idle threads thousands of times per epoch costs more than
             # the arithmetic (10x slower at batch 100 on a 2-core machine).
             with threadpool_limits(limits=1, user_api="blas"):
-                self._sgd_epoch(
+                sgd_epoch(
                     X, targets, order, batch_size, learning_rate, cost, l2, buffers
                 )
             seconds = time.perf_counter() - start
@@ -845,6 +874,31 @@ class Network:
                 if l2:
                     multiply(weights_only[l], decay, out=weights_only[l])
                 update(params[l], A[l], D[l], -1.0)
+
+    def _numba_sgd_epoch(
+        self,
+        X: np.ndarray,
+        targets: np.ndarray,
+        order: np.ndarray,
+        batch_size: int,
+        learning_rate: float,
+        cost: str,
+        l2: float,
+        buffers: dict[str, list[np.ndarray]],
+    ) -> None:
+        """:meth:`_sgd_epoch` as compiled code: the same arithmetic, in numba."""
+        _numba_engine().sgd_epoch(
+            X,
+            targets,
+            order,
+            self._params,
+            buffers,
+            self.activation_names,
+            batch_size,
+            learning_rate,
+            cost == "cross_entropy",
+            1.0 - learning_rate * l2 / X.shape[0],
+        )
 
     # -- persistence --------------------------------------------------------------
 
