@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib.util
+
 import numpy as np
 import pytest
 
@@ -53,6 +55,39 @@ def test_sweep_in_parallel_processes_gives_the_same_numbers():
     serial = _sweep()
     parallel = _sweep(n_jobs=2)
     np.testing.assert_array_equal(serial.accuracy, parallel.accuracy)
+
+
+@pytest.mark.parametrize(
+    "engine",
+    [
+        "numpy",
+        pytest.param(
+            "numba",
+            marks=pytest.mark.skipif(
+                importlib.util.find_spec("numba") is None,
+                reason="numba is not installed",
+            ),
+        ),
+    ],
+)
+def test_the_engine_reaches_every_network(engine):
+    sweep = _sweep(engine=engine, n_jobs=2)
+    X, y = _data()
+    X_test, y_test = _data(60, seed=1)
+    net = Network([6, 4, 3], seed=1)
+    net.fit(X, y, epochs=3, progress=False, engine=engine)
+    assert sweep.accuracy[1, 1] == net.score(X_test, y_test)
+    assert sweep.settings["engine"] == engine
+    comparison = compare_training(
+        {"a": {}, "b": {"engine": "numpy"}},
+        train=(X, y),
+        sizes=(6, 4, 3),
+        epochs=2,
+        progress=False,
+        engine=engine,
+    )
+    assert comparison.histories["a"].config["engine"] == engine
+    assert comparison.histories["b"].config["engine"] == "numpy"
 
 
 def test_sweep_table_prints_and_converts():

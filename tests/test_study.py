@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 import stat
@@ -121,6 +122,7 @@ def test_python_dash_m_runs_the_command(tmp_path):
         (["study", "--jobs", "0"], "-1 for every core"),
         (["study", "--seed", "-3"], "must be >= 0"),
         (["study", "--colour", "blue"], "unrecognized arguments"),
+        (["study", "--engine", "cuda"], "invalid choice"),
     ],
 )
 def test_bad_options_exit_with_usage_errors(argv, message, capsys):
@@ -180,6 +182,33 @@ def test_parser_defaults_are_the_studys():
     assert args.epochs == 30
     assert args.sweep_sizes == (2, 3, 4, 5, 10, 30)
     assert args.sweep_seeds == 3
+    assert args.engine == "numpy"
+
+
+def test_numba_engine_without_numba_is_a_clear_error(tmp_path, capsys, monkeypatch):
+    import mlpinspect
+
+    monkeypatch.setitem(sys.modules, "numba", None)  # as if not installed
+    monkeypatch.delitem(sys.modules, "mlpinspect._numba_engine", raising=False)
+    monkeypatch.delattr(mlpinspect, "_numba_engine", raising=False)
+    out = tmp_path / "o"
+    code = main(["study", "--out", str(out), "--quick", "--quiet", "--engine", "numba"])
+    assert code == 1
+    assert "pip install 'mlpinspect[fast]'" in capsys.readouterr().err
+    assert not out.exists()  # refused before anything was written
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("numba") is None, reason="numba is not installed"
+)
+def test_quick_study_runs_on_the_numba_engine(tmp_path):
+    out = tmp_path / "o"
+    assert (
+        main(["study", "--out", str(out), "--quick", "--quiet", "--engine", "numba"])
+        == 0
+    )
+    net = Network.load(out / "study-network.npz")
+    assert net.history.config["engine"] == "numba"
 
 
 def test_atomic_write_leaves_the_old_file_when_interrupted(tmp_path):

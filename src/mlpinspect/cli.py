@@ -123,6 +123,13 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="a smoke run of seconds (1,000 images, 1 epoch, small sweep)",
     )
+    study.add_argument(
+        "--engine",
+        choices=("numpy", "numba"),
+        default="numpy",
+        help="training loop: numpy (default) or numba, compiled and faster "
+        "(pip install 'mlpinspect[fast]')",
+    )
     study.add_argument("--quiet", action="store_true", help="no progress output")
     return parser
 
@@ -148,8 +155,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             n_jobs=args.jobs,
             quick=args.quick,
             quiet=args.quiet,
+            engine=args.engine,
         )
-    except MlpinspectError as exc:
+    except (MlpinspectError, ImportError) as exc:
         print(f"mlpinspect study: error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

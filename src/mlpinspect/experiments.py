@@ -67,7 +67,7 @@ STUDY_COMPARISON: dict[str, dict[str, Any]] = {
 """The two trainings of the study: Nielsen's ``network.py`` and ``network2.py``."""
 
 _NETWORK_KEYS = {"activation", "init", "dtype"}
-_FIT_KEYS = {"epochs", "batch_size", "learning_rate", "cost", "l2", "shuffle"}
+_FIT_KEYS = {"epochs", "batch_size", "learning_rate", "cost", "l2", "shuffle", "engine"}
 
 
 def _check_data(data: Any, name: str, n_inputs: int | None = None):
@@ -237,6 +237,7 @@ def hidden_size_sweep(
     reference: Mapping[int, float] | None = None,
     n_jobs: int = 1,
     progress: bool = True,
+    engine: str = "numpy",
 ) -> SweepResult:
     """Train one ``n_in-h-n_outputs`` network per hidden size ``h`` and seed.
 
@@ -260,6 +261,8 @@ def hidden_size_sweep(
         Worker processes; ``-1`` uses every core.
     progress : bool, default True
         Print one line per finished run to standard error.
+    engine : {"numpy", "numba"}, default "numpy"
+        The training loop, as in :meth:`~mlpinspect.Network.fit`.
 
     Returns
     -------
@@ -299,6 +302,7 @@ def hidden_size_sweep(
         "batch_size": batch_size,
         "learning_rate": learning_rate,
         "cost": cost,
+        "engine": engine,
     }
     # Check every setting once, here, rather than in a worker process.
     Network([X.shape[1], 1, n_outputs], **network_kwargs)
@@ -346,6 +350,7 @@ def hidden_size_sweep(
         "cost": cost,
         "init": init,
         "activation": activation,
+        "engine": engine,
         "n_train": int(X.shape[0]),
         "n_test": int(X_test.shape[0]),
     }
@@ -429,6 +434,7 @@ def compare_training(
     epochs: int = 30,
     batch_size: int = 10,
     progress: bool = True,
+    engine: str = "numpy",
 ) -> Comparison:
     """Train one network per configuration, all from the same seed.
 
@@ -437,7 +443,8 @@ def compare_training(
     configs : mapping of str to dict, optional
         Name to settings. Settings may hold the network's ``activation``,
         ``init`` and ``dtype`` and the training's ``learning_rate``,
-        ``cost``, ``l2``, ``epochs``, ``batch_size`` and ``shuffle``.
+        ``cost``, ``l2``, ``epochs``, ``batch_size``, ``shuffle`` and
+        ``engine``.
         Defaults to the study's two trainings (:data:`STUDY_COMPARISON`):
         N(0, 1) initialisation with the quadratic cost and learning rate 3.0,
         against N(0, 1/n_in) initialisation with cross-entropy, L2 5.0 and
@@ -454,6 +461,8 @@ def compare_training(
         Defaults for configurations that do not set them.
     progress : bool, default True
         Print training progress.
+    engine : {"numpy", "numba"}, default "numpy"
+        Default training loop, as in :meth:`~mlpinspect.Network.fit`.
 
     Returns
     -------
@@ -487,7 +496,7 @@ def compare_training(
                 f"{sorted(_NETWORK_KEYS | _FIT_KEYS)}"
             )
         net_kwargs = {k: v for k, v in settings.items() if k in _NETWORK_KEYS}
-        fit_kwargs = {"epochs": epochs, "batch_size": batch_size}
+        fit_kwargs = {"epochs": epochs, "batch_size": batch_size, "engine": engine}
         fit_kwargs.update({k: v for k, v in settings.items() if k in _FIT_KEYS})
         if progress:
             print(f"== {name}", file=sys.stderr, flush=True)

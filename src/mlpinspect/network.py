@@ -25,7 +25,7 @@ layer carries a constant 1 and the bias needs no separate additions or
 gradients); and the update ``W -= eta/m * delta^T a`` is one BLAS ``gemm``
 call that writes into the weights in place. ``fit(engine="numba")`` runs the
 same loop, on the same buffers, as compiled code
-(:mod:`mlpinspect._numba_engine`), which removes numpy's per-call overhead.
+(``mlpinspect._numba_engine``), which removes numpy's per-call overhead.
 """
 
 from __future__ import annotations
@@ -201,7 +201,7 @@ def _derivative_kernel(name: str) -> Callable[..., None]:
     return kernel
 
 
-def _numba_engine() -> Any:
+def _load_numba_engine() -> Any:
     """The compiled training loop's module; says how to install numba if missing."""
     try:
         from . import _numba_engine as engine
@@ -659,7 +659,7 @@ class Network:
         engine = check_choice(engine, "engine", ENGINES)
         sgd_epoch = self._sgd_epoch if engine == "numpy" else self._numba_sgd_epoch
         if engine == "numba":
-            _numba_engine()  # fail before training, not after the first epoch
+            _load_numba_engine()  # fail before training, not after the first epoch
         if cost == "cross_entropy" and self.activation_names[-1] not in (
             "sigmoid",
             "softmax",
@@ -887,7 +887,7 @@ class Network:
         buffers: dict[str, list[np.ndarray]],
     ) -> None:
         """:meth:`_sgd_epoch` as compiled code: the same arithmetic, in numba."""
-        _numba_engine().sgd_epoch(
+        _load_numba_engine().sgd_epoch(
             X,
             targets,
             order,
