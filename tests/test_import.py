@@ -15,6 +15,8 @@ HEAVY = (
     "tensorflow",
     "jax",
     "captum",
+    "numba",
+    "llvmlite",
     "matplotlib.pyplot",
 )
 
@@ -42,6 +44,15 @@ def test_adapting_a_numpy_model_imports_no_framework():
         "    mlpinspect.adapters.adapt(object())\n"
         "except mlpinspect.UnsupportedModelError:\n"
         "    pass\n"
+    )
+    assert not loaded & set(HEAVY), sorted(loaded & set(HEAVY))
+
+
+def test_training_on_the_numpy_engine_imports_no_compiler():
+    loaded = modules_after(
+        "import numpy as np, mlpinspect\n"
+        "net = mlpinspect.Network([2, 3, 2], seed=0)\n"
+        "net.fit(np.eye(2), [0, 1], epochs=1, progress=False)\n"
     )
     assert not loaded & set(HEAVY), sorted(loaded & set(HEAVY))
 
