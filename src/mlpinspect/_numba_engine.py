@@ -83,22 +83,17 @@ def _gemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, scratch):
     ints[5] = ldc
     scalars[0] = alpha
     scalars[1] = beta
+    arguments = (
+        flags[ta:].ctypes.data, flags[tb:].ctypes.data,
+        ints[0:].ctypes.data, ints[1:].ctypes.data, ints[2:].ctypes.data,
+        scalars[0:].ctypes.data, a.ctypes.data, ints[3:].ctypes.data,
+        b.ctypes.data, ints[4:].ctypes.data, scalars[1:].ctypes.data,
+        c.ctypes.data, ints[5:].ctypes.data,
+    )  # fmt: skip
     if single:
-        _sgemm(
-            flags[ta:].ctypes.data, flags[tb:].ctypes.data,
-            ints[0:].ctypes.data, ints[1:].ctypes.data, ints[2:].ctypes.data,
-            scalars[0:].ctypes.data, a.ctypes.data, ints[3:].ctypes.data,
-            b.ctypes.data, ints[4:].ctypes.data, scalars[1:].ctypes.data,
-            c.ctypes.data, ints[5:].ctypes.data,
-        )  # fmt: skip
+        _sgemm(*arguments)
     else:
-        _dgemm(
-            flags[ta:].ctypes.data, flags[tb:].ctypes.data,
-            ints[0:].ctypes.data, ints[1:].ctypes.data, ints[2:].ctypes.data,
-            scalars[0:].ctypes.data, a.ctypes.data, ints[3:].ctypes.data,
-            b.ctypes.data, ints[4:].ctypes.data, scalars[1:].ctypes.data,
-            c.ctypes.data, ints[5:].ctypes.data,
-        )  # fmt: skip
+        _dgemm(*arguments)
 
 
 @njit(cache=True, fastmath=_FAST)
