@@ -418,32 +418,34 @@ class Network:
         >>> Network([4, 3, 2], seed=0).to_mlp()
         MLP(4-3-2, activations=[sigmoid, sigmoid], name='Network')
         """
-        layers = [
-            Dense(w, b, act, name=f"weights[{i}]")
-            for i, (w, b, act) in enumerate(
-                zip(self.weights, self.biases, self.activation_names)
-            )
-        ]
-        return MLP(
-            layers,
-            input_shape=self.input_shape,
-            class_names=self.class_names,
-            name="Network",
-        )
+        return self._as_mlp(self.weights, self.biases, "weights", "Network")
 
     def initial_mlp(self) -> MLP:
         """The network as it was initialised, as an :class:`~mlpinspect.MLP`."""
+        return self._as_mlp(
+            self.initial_weights,
+            self.initial_biases,
+            "initial_weights",
+            "Network (initial)",
+        )
+
+    def _as_mlp(
+        self,
+        weights: Sequence[np.ndarray],
+        biases: Sequence[np.ndarray],
+        label: str,
+        name: str,
+    ) -> MLP:
+        """An MLP of these parameters, each layer named ``label[i]``."""
         layers = [
-            Dense(w, b, act, name=f"initial_weights[{i}]")
-            for i, (w, b, act) in enumerate(
-                zip(self.initial_weights, self.initial_biases, self.activation_names)
-            )
+            Dense(w, b, act, name=f"{label}[{i}]")
+            for i, (w, b, act) in enumerate(zip(weights, biases, self.activation_names))
         ]
         return MLP(
             layers,
             input_shape=self.input_shape,
             class_names=self.class_names,
-            name="Network (initial)",
+            name=name,
         )
 
     # -- forward ------------------------------------------------------------------
