@@ -50,13 +50,15 @@ from .errors import (
     InvalidParameterError,
     MlpinspectError,
     ModelFileError,
+    NumericalError,
     UnsupportedModelError,
 )
-from .mlp import MLP, Dense, ForwardTrace
+from .mlp import MLP, TASKS, Dense, ForwardTrace, infer_task
 from .network import History, Network
 
 __all__ = [
     "MLP",
+    "TASKS",
     "Ablation",
     "Adapter",
     "Attribution",
@@ -73,6 +75,7 @@ __all__ = [
     "MlpinspectError",
     "ModelFileError",
     "Network",
+    "NumericalError",
     "PreferredInput",
     "Smoothness",
     "TopUnits",
@@ -89,6 +92,7 @@ __all__ = [
     "drift_from_init",
     "effective_weights",
     "image_shape",
+    "infer_task",
     "input_space_images",
     "iter_decompose",
     "load_mnist",

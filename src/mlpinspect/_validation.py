@@ -8,22 +8,33 @@ size); got 783"``.
 
 from __future__ import annotations
 
+import contextlib
+import math
 import numbers
 import operator
-from collections.abc import Iterable, Sequence
-from typing import Any
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from .errors import InvalidParameterError
 
 __all__ = [
+    "Inputs",
+    "as_numeric",
     "check_array",
     "check_choice",
+    "check_chunk_size",
     "check_float",
+    "check_input",
     "check_int",
-    "check_labels",
     "check_rng",
+    "encode_labels",
+    "resolve_class",
+    "resolve_layer",
+    "resolve_target",
+    "resolve_unit",
+    "resolve_units",
 ]
 
 
@@ -193,61 +204,6 @@ def check_array(
     return arr
 
 
-def check_labels(
-    y: Any,
-    name: str = "y",
-    *,
-    n_classes: int,
-    n_samples: int | None = None,
-) -> np.ndarray:
-    """Return class labels as a 1-D ``int64`` array.
-
-    Accepts integer class labels of shape ``(n,)`` or one-hot rows of shape
-    ``(n, n_classes)``.
-    """
-    try:
-        arr = np.asarray(y)
-    except (TypeError, ValueError) as exc:
-        raise InvalidParameterError(
-            f"`{name}` must be an array of class labels; could not convert it: {exc}"
-        ) from None
-    if arr.ndim == 2:
-        if arr.shape[1] != n_classes:
-            raise InvalidParameterError(
-                f"`{name}` given as one-hot rows must have {n_classes} columns "
-                f"(the number of classes); got shape {arr.shape}"
-            )
-        if not np.isin(arr, (0, 1)).all() or not (arr.sum(axis=1) == 1).all():
-            raise InvalidParameterError(
-                f"`{name}` given as a 2-D array must be one-hot (a single 1 per "
-                f"row, zeros elsewhere)"
-            )
-        arr = arr.argmax(axis=1)
-    elif arr.ndim != 1:
-        raise InvalidParameterError(
-            f"`{name}` must be integer labels of shape (n,) or one-hot of shape "
-            f"(n, {n_classes}); got shape {arr.shape}"
-        )
-    if arr.size and not (
-        np.issubdtype(arr.dtype, np.integer)
-        or (np.issubdtype(arr.dtype, np.floating) and np.all(arr == np.round(arr)))
-    ):
-        raise InvalidParameterError(
-            f"`{name}` must hold integer class labels; got dtype {arr.dtype}"
-        )
-    arr = arr.astype(np.int64, copy=False)
-    if arr.size and (arr.min() < 0 or arr.max() >= n_classes):
-        raise InvalidParameterError(
-            f"`{name}` must hold labels in [0, {n_classes - 1}] (the model has "
-            f"{n_classes} outputs); got values in [{arr.min()}, {arr.max()}]"
-        )
-    if n_samples is not None and arr.shape[0] != n_samples:
-        raise InvalidParameterError(
-            f"`{name}` must have one label per sample ({n_samples}); got {arr.shape[0]}"
-        )
-    return arr
-
-
 def check_rng(seed: Any, name: str = "seed") -> np.random.Generator:
     """Turn ``seed`` (None, an int, a SeedSequence or a Generator) into a Generator."""
     if isinstance(seed, np.random.Generator):
@@ -262,3 +218,626 @@ def check_rng(seed: Any, name: str = "seed") -> np.random.Generator:
         f"`{name}` must be None, a non-negative integer or a numpy Generator; "
         f"got {_describe(seed)}"
     )
+
+
+def check_chunk_size(value: Any, name: str = "chunk_size") -> int:
+    """Rows processed at once: a positive integer."""
+    return check_int(value, name, minimum=1)
+
+
+# -- inputs ---------------------------------------------------------------------
+
+
+class Inputs(NamedTuple):
+    """Inputs checked against a model: what :func:`check_input` returns."""
+
+    values: np.ndarray
+    """``(n, n_inputs)``, flattened, in the requested dtype."""
+    shape: tuple[int, ...]
+    """The shape the inputs came in, e.g. ``(n, 28, 28)``."""
+    feature_names: tuple[str, ...] | None
+    """The inputs' feature names: the DataFrame's columns or the model's own."""
+
+
+def _is_tensor(X: Any) -> bool:
+    module = type(X).__module__ or ""
+    return module.startswith("torch") and hasattr(X, "detach")
+
+
+def as_numeric(X: Any, name: str = "X") -> tuple[Any, tuple[str, ...] | None]:
+    """Unwrap a pandas DataFrame or a framework tensor into something numpy reads.
+
+    Returns ``(data, column_names)``; ``column_names`` is None unless ``X`` is
+    a DataFrame. pandas is never imported: a DataFrame is recognised by its
+    ``columns`` and ``to_numpy``. A PyTorch tensor is detached (a tensor that
+    requires grad converts too) and moved to the CPU; one on the ``meta``
+    device has no values and is refused.
+    """
+    columns = getattr(X, "columns", None)
+    if columns is not None and callable(getattr(X, "to_numpy", None)):
+        try:
+            names = tuple(str(c) for c in columns)
+        except TypeError:  # pragma: no cover - exotic column objects
+            names = None
+        return X.to_numpy(), names
+    if _is_tensor(X):
+        if getattr(X, "is_meta", False):
+            raise InvalidParameterError(
+                f"`{name}` is a tensor on the 'meta' device, which holds no values; "
+                f"move it to the CPU with real data first"
+            )
+        X = X.detach()
+        if str(getattr(X, "dtype", "")) in ("torch.float16", "torch.bfloat16"):
+            X = X.float()
+        return X.cpu().numpy(), None
+    return X, None
+
+
+def _layout_error(
+    name: str, shape: tuple[int, ...], n_inputs: int, input_shape: tuple[int, ...]
+) -> InvalidParameterError:
+    expected = f"(n, {n_inputs})"
+    if len(input_shape) > 1:
+        expected += f" or (n, {', '.join(map(str, input_shape))})"
+    hint = ""
+    per_row = shape[1:] if len(shape) > 1 else shape
+    if len(shape) > 2 and math.prod(per_row) == n_inputs:
+        hint = (
+            f"; each row holds {n_inputs} values, so if a row of shape {per_row} is "
+            f"one input, say so: adapt(model, input_shape={per_row})"
+        )
+    return InvalidParameterError(
+        f"`{name}` must have shape {expected} (the model's input size is "
+        f"{n_inputs}); got shape {shape}{hint}"
+    )
+
+
+def check_input(
+    model: Any,
+    X: Any,
+    name: str = "X",
+    *,
+    dtype: Any = None,
+    allow_empty: bool = False,
+) -> Inputs:
+    """Check inputs against a model and flatten them to ``(n, n_inputs)``.
+
+    Accepted layouts are ``(n, n_inputs)``, ``(n, *input_shape)`` and, for a
+    single input, ``(n_inputs,)``. A pandas DataFrame brings its column names,
+    which must match the model's ``feature_names`` when it has them. Values
+    must be finite real numbers.
+
+    Parameters
+    ----------
+    model : MLP or Network
+        Anything with ``n_inputs`` (or ``sizes``), ``input_shape``,
+        ``feature_names`` and ``dtype``.
+    X : array_like, DataFrame or tensor
+        The inputs.
+    name : str
+        The argument's name, for messages.
+    dtype : dtype, optional
+        The dtype to return; default the model's.
+    allow_empty : bool
+        Whether zero rows are accepted.
+
+    Returns
+    -------
+    Inputs
+    """
+    X, columns = as_numeric(X, name)
+    input_shape = tuple(model.input_shape)
+    n_inputs = math.prod(input_shape)
+    target = np.dtype(model.dtype if dtype is None else dtype)
+    arr = check_array(
+        X,
+        name,
+        ndim=tuple(range(1, 9)),
+        dtype=target,
+        allow_empty=True,
+    )
+    original = arr.shape
+    if arr.ndim == 1 and arr.shape[0] == n_inputs:
+        arr = arr.reshape(1, n_inputs)
+    elif arr.ndim == 2 and arr.shape[1] == n_inputs:
+        pass
+    elif arr.ndim == 1 + len(input_shape) and arr.shape[1:] == input_shape:
+        arr = arr.reshape(arr.shape[0], n_inputs)
+    else:
+        raise _layout_error(name, original, n_inputs, input_shape)
+    if not allow_empty and arr.shape[0] == 0:
+        raise InvalidParameterError(
+            f"`{name}` must hold at least one input; got shape {original}"
+        )
+    names = getattr(model, "feature_names", None)
+    if columns is not None:
+        if len(columns) != n_inputs:  # pragma: no cover - caught by the layout
+            raise _layout_error(name, original, n_inputs, input_shape)
+        if names is not None and tuple(names) != columns:
+            differ = [
+                f"{i}: {a!r} != {b!r}"
+                for i, (a, b) in enumerate(zip(columns, names))
+                if a != b
+            ][:3]
+            raise InvalidParameterError(
+                f"`{name}` has columns that differ from the model's feature names "
+                f"(in order): {'; '.join(differ)}; reorder or rename the columns"
+            )
+        names = columns
+    return Inputs(arr, original, None if names is None else tuple(names))
+
+
+# -- labels -------------------------------------------------------------------------
+
+
+def _label_tables(model: Any) -> tuple[dict[Any, int], dict[str, int], str]:
+    """``(label -> class index, str(label) -> class index, kind)`` of a model.
+
+    ``kind`` is ``"str"``, ``"int"``, ``"bool"`` or ``"other"``: the kind of
+    the model's labels.
+    """
+    cached = getattr(model, "_label_cache", None)
+    if cached is not None:
+        return cached
+    labels = list(model.classes.tolist())
+    by_value = {label: i for i, label in enumerate(labels)}
+    by_text = {str(label): i for i, label in enumerate(labels)}
+    if all(isinstance(v, (bool, np.bool_)) for v in labels):
+        kind = "bool"
+    elif all(isinstance(v, numbers.Integral) for v in labels):
+        kind = "int"
+    elif all(isinstance(v, str) for v in labels):
+        kind = "str"
+    else:
+        kind = "other"
+    tables = (by_value, by_text, kind)
+    with contextlib.suppress(AttributeError):  # a model that keeps no cache
+        model._label_cache = tables
+    return tables
+
+
+def _show(values: Sequence[Any], limit: int = 5) -> str:
+    shown = ", ".join(repr(v) for v in values[:limit])
+    more = f" and {len(values) - limit} more" if len(values) > limit else ""
+    return f"[{shown}]{more}"
+
+
+def _map_values(
+    model: Any, values: np.ndarray, name: str, *, by_text: bool
+) -> np.ndarray:
+    """Class indices of ``values`` (1-D), matched by label value or by text."""
+    by_value, text_table, _ = _label_tables(model)
+    table = text_table if by_text else by_value
+    uniq, first, inverse = np.unique(values, return_index=True, return_inverse=True)
+    keys = [str(v) for v in uniq.tolist()] if by_text else uniq.tolist()
+    mapped = np.empty(len(keys), dtype=np.int64)
+    unknown, rows = [], []
+    for i, key in enumerate(keys):
+        index = table.get(key)
+        if index is None:
+            unknown.append(key)
+            rows.append(int(first[i]))
+        else:
+            mapped[i] = index
+    if unknown:
+        raise InvalidParameterError(
+            f"`{name}` holds labels the model does not know: {_show(unknown)} (the "
+            f"first at row {min(rows)}); its classes are "
+            f"{_show(model.classes.tolist(), 12)}"
+        )
+    return mapped[inverse.reshape(-1)]
+
+
+def _positions(model: Any, values: np.ndarray, name: str) -> np.ndarray:
+    """Integer labels read as class positions ``0 .. n_classes - 1``."""
+    k = model.n_classes
+    bad = (values < 0) | (values >= k) if values.size else np.zeros(0, bool)
+    if bad.any():
+        row = int(np.argmax(bad))
+        raise InvalidParameterError(
+            f"`{name}` must hold class labels {_show(model.classes.tolist(), 12)} "
+            f"or class positions in [0, {k - 1}]; got values in [{values.min()}, "
+            f"{values.max()}] (the first bad one, {values[row]}, at row {row})"
+        )
+    return values.astype(np.int64)
+
+
+def encode_labels(
+    model: Any, y: Any, name: str = "y", *, n_samples: int | None = None
+) -> np.ndarray:
+    """Map labels ``y`` to class indices, in one place for the whole library.
+
+    Parameters
+    ----------
+    model : MLP or Network
+        Gives the classes and the task.
+    y : array_like
+        Labels of any kind the model's classes hold (strings, integers,
+        booleans), shape ``(n,)``; or one-hot rows ``(n, n_classes)``. For a
+        multilabel model, an indicator matrix ``(n, n_outputs)`` of 0 and 1.
+        Integer labels for a model whose classes are strings are read as class
+        positions.
+    name : str
+        The argument's name, for messages.
+    n_samples : int, optional
+        The number of labels required.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(n,)`` int64 class indices (``0`` is the negative class of a binary
+        model, ``1`` the positive one), or for a multilabel model an
+        ``(n, n_outputs)`` int8 indicator matrix.
+    """
+    task = model.task
+    if task == "regression":
+        raise InvalidParameterError(
+            f"`{name}` must be class labels, but the model is a regressor (task "
+            f"'regression'), which has none"
+        )
+    y, _ = as_numeric(y, name)
+    if y is None or isinstance(y, (str, bytes)):
+        raise InvalidParameterError(
+            f"`{name}` must be an array of class labels; got {_describe(y)}"
+        )
+    try:
+        arr = np.asarray(y)
+    except (TypeError, ValueError) as exc:
+        raise InvalidParameterError(
+            f"`{name}` must be an array of class labels; could not convert it: {exc}"
+        ) from None
+    if arr.dtype.kind in "mMcV":
+        raise InvalidParameterError(
+            f"`{name}` must hold class labels (strings, integers or booleans); got "
+            f"dtype {arr.dtype}"
+        )
+    if task == "multilabel":
+        indices = _indicator(model, arr, name)
+    elif arr.ndim == 2:
+        indices = _one_hot(model, arr, name)
+    elif arr.ndim == 1:
+        indices = _match_labels(model, arr, name)
+    else:
+        raise InvalidParameterError(
+            f"`{name}` must be labels of shape (n,) or one-hot rows of shape (n, "
+            f"{model.n_classes}); got shape {arr.shape}"
+        )
+    if n_samples is not None and indices.shape[0] != n_samples:
+        raise InvalidParameterError(
+            f"`{name}` must have one label per sample ({n_samples}); got "
+            f"{indices.shape[0]}"
+        )
+    return indices
+
+
+def _indicator(model: Any, arr: np.ndarray, name: str) -> np.ndarray:
+    k = model.n_outputs
+    if arr.ndim != 2 or arr.shape[1] != k:
+        raise InvalidParameterError(
+            f"`{name}` must be an indicator matrix of shape (n, {k}) for this "
+            f"multilabel model (one column per label); got shape {arr.shape}"
+        )
+    if arr.dtype.kind not in "biuf" or not np.isin(arr, (0, 1)).all():
+        raise InvalidParameterError(
+            f"`{name}` must hold only 0 and 1 (or booleans) for a multilabel model"
+        )
+    return arr.astype(np.int8)
+
+
+def _one_hot(model: Any, arr: np.ndarray, name: str) -> np.ndarray:
+    k = model.n_classes
+    if arr.shape[1] != k:
+        raise InvalidParameterError(
+            f"`{name}` given as one-hot rows must have {k} columns (the number of "
+            f"classes); got shape {arr.shape}"
+        )
+    if arr.dtype.kind not in "biuf" or not (
+        np.isin(arr, (0, 1)).all() and (arr.sum(axis=1) == 1).all()
+    ):
+        raise InvalidParameterError(
+            f"`{name}` given as a 2-D array must be one-hot (a single 1 per row, "
+            f"zeros elsewhere)"
+        )
+    return arr.argmax(axis=1).astype(np.int64)
+
+
+def _match_labels(model: Any, arr: np.ndarray, name: str) -> np.ndarray:
+    _, _, kind = _label_tables(model)
+    if arr.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    if arr.dtype.kind == "f":
+        if not (np.isfinite(arr).all() and (arr == np.round(arr)).all()):
+            raise InvalidParameterError(
+                f"`{name}` must hold class labels; got non-integer numbers "
+                f"(dtype {arr.dtype})"
+            )
+        if np.abs(arr).max() >= 2**62:
+            raise InvalidParameterError(
+                f"`{name}` holds numbers too large to be class labels "
+                f"(largest {np.abs(arr).max():.3g})"
+            )
+        arr = arr.astype(np.int64)
+    if arr.dtype.kind in "iub":
+        if kind == "str":
+            return _positions(model, arr.astype(np.int64) if arr.dtype.kind == "b"
+                              else arr, name)  # fmt: skip
+        return _map_values(model, arr, name, by_text=False)
+    if arr.dtype.kind in "US":
+        return _map_values(model, arr, name, by_text=True)
+    if arr.dtype.kind == "O":
+        items = arr.tolist()
+        if all(isinstance(v, str) for v in items):
+            return _map_values(model, arr.astype(str), name, by_text=True)
+        if all(isinstance(v, (numbers.Integral, np.bool_)) for v in items):
+            return _match_labels(model, np.asarray(items, dtype=np.int64), name)
+        kinds = sorted({type(v).__name__ for v in items})
+        raise InvalidParameterError(
+            f"`{name}` must hold class labels of one kind (strings, integers or "
+            f"booleans); got {', '.join(kinds)}"
+        )
+    raise InvalidParameterError(  # pragma: no cover - every kind is handled above
+        f"`{name}` must hold class labels; got dtype {arr.dtype}"
+    )
+
+
+# -- layers, units, classes and targets ------------------------------------------------
+
+
+def resolve_layer(model: Any, layer: Any, name: str = "layer") -> int:
+    """A layer index, ``-1`` the output layer, as a non-negative int."""
+    n = len(model.layers)
+    if isinstance(layer, (bool, np.bool_)) or not isinstance(layer, numbers.Integral):
+        raise InvalidParameterError(
+            f"`{name}` must be an integer layer index; got {_describe(layer)}"
+        )
+    if not -n <= layer < n:
+        raise InvalidParameterError(
+            f"`{name}` must be in [{-n}, {n - 1}] (the model has {n} weight "
+            f"layers); got {layer}"
+        )
+    return int(layer) % n
+
+
+def _class_unit(model: Any, class_index: int) -> tuple[int, float]:
+    """``(output unit, sign)`` of class ``class_index``."""
+    if model.task == "binary":
+        return 0, (1.0 if class_index == 1 else -1.0)
+    return class_index, 1.0
+
+
+def resolve_class(model: Any, value: Any, name: str = "target") -> tuple[int, float]:
+    """An output unit and a sign for a class label or an output position.
+
+    A string is a class label (matched against ``str(label)``); a boolean a
+    label of a model with boolean classes; an integer an output position,
+    unless the model has integer labels that are not their own positions and
+    the integer is a label: then an integer that is also a valid position is
+    ambiguous and refused. The negative class of a binary model is the one
+    output unit with sign ``-1`` (its logit is the negative of the positive
+    class's).
+
+    Returns
+    -------
+    (int, float)
+        The output unit and ``+1.0`` or ``-1.0``.
+    """
+    by_value, by_text, kind = _label_tables(model)
+    n_out = model.n_outputs
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, str):
+        index = by_text.get(value)
+        if index is None:
+            raise InvalidParameterError(
+                f"`{name}` must be one of the class labels "
+                f"{_show(model.classes.tolist(), 12)}; got {value!r}"
+            )
+        return _class_unit(model, index)
+    if isinstance(value, bool):
+        if kind != "bool":
+            raise InvalidParameterError(
+                f"`{name}` must be an output position (int) or a class label; got "
+                f"{value!r}, but the model's classes are not booleans"
+            )
+        return _class_unit(model, by_value[value])
+    if not isinstance(value, numbers.Integral):
+        raise InvalidParameterError(
+            f"`{name}` must be an output position (int) or a class label (str); got "
+            f"{_describe(value)}"
+        )
+    position = int(value)
+    as_label = None
+    explicit = getattr(model, "class_names", None) is not None
+    if explicit and kind == "int" and position in by_value:
+        as_label = _class_unit(model, by_value[position])
+    if 0 <= position < n_out:
+        if as_label is not None and as_label != (position, 1.0):
+            raise InvalidParameterError(
+                f"`{name}`={position} is ambiguous: the model's labels are integers "
+                f"{_show(model.classes.tolist(), 12)}, so it could be output "
+                f"position {position} or the label {position}; pass the label as a "
+                f"string ({name}='{position}') to mean the label"
+            )
+        return position, 1.0
+    if as_label is not None:
+        return as_label
+    labels = (
+        f" or a class label {_show(model.classes.tolist(), 12)}" if explicit else ""
+    )
+    raise InvalidParameterError(
+        f"`{name}` must be an output position in [0, {n_out - 1}]{labels}; got "
+        f"{position}"
+    )
+
+
+def resolve_unit(model: Any, layer: int, unit: Any, name: str = "unit") -> int:
+    """A unit of (resolved) ``layer``: a position, or a class label on the output
+    layer. The negative class of a binary model has no unit of its own and is
+    refused with the way to get it."""
+    last = len(model.layers) - 1
+    if layer == last:
+        index, sign = resolve_class(model, unit, name)
+        if sign < 0:
+            raise InvalidParameterError(
+                f"`{name}`={unit!r} is the negative class of a binary model: it has "
+                f"no output unit of its own (its logit is minus the positive class's "
+                f"logit, unit 0); use unit 0 and read its values with the sign "
+                f"flipped"
+            )
+        return index
+    n_units = model.layers[layer].n_out
+    if isinstance(unit, np.generic):
+        unit = unit.item()
+    if isinstance(unit, str):
+        raise InvalidParameterError(
+            f"`{name}` may be a class label only on the output layer ({last}); got "
+            f"{unit!r} for layer {layer}"
+        )
+    if isinstance(unit, bool) or not isinstance(unit, numbers.Integral):
+        raise InvalidParameterError(
+            f"`{name}` must be a unit index (int); got {_describe(unit)}"
+        )
+    if not 0 <= unit < n_units:
+        raise InvalidParameterError(
+            f"`{name}` must be in [0, {n_units - 1}] (layer {layer} has {n_units} "
+            f"units); got {unit}"
+        )
+    return int(unit)
+
+
+def resolve_units(
+    model: Any,
+    layer: int,
+    units: Any,
+    name: str = "units",
+    *,
+    keep_order: bool = False,
+    allow_empty: bool = True,
+) -> np.ndarray:
+    """``units`` (one unit or a sequence; None for all) as an index array.
+
+    Sorted and unique, or with ``keep_order`` in the order given.
+    """
+    if units is None:
+        return np.arange(model.layers[layer].n_out)
+    if isinstance(units, np.ndarray) and units.ndim == 0:
+        units = units.item()
+    if isinstance(units, (str, numbers.Integral)):
+        return np.array([resolve_unit(model, layer, units, name)], dtype=np.intp)
+    if isinstance(units, np.ndarray):
+        items: list[Any] = units.ravel().tolist()
+    elif isinstance(units, Iterable) and not isinstance(units, (bytes, Mapping)):
+        items = list(units)
+    else:
+        raise InvalidParameterError(
+            f"`{name}` must be a unit index or a sequence of them; got "
+            f"{_describe(units)}"
+        )
+    if not items and not allow_empty:
+        raise InvalidParameterError(f"`{name}` must name at least one unit; got none")
+    idx = [resolve_unit(model, layer, u, f"{name}[{i}]") for i, u in enumerate(items)]
+    arr = np.asarray(idx, dtype=np.intp)
+    return arr if keep_order else np.unique(arr)
+
+
+def _per_row_targets(
+    model: Any, arr: np.ndarray, name: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """Units and signs of one target per row.
+
+    A classifier's rows name classes the way :meth:`~mlpinspect.MLP.predict`
+    returns them (labels; positions for string labels), so
+    ``attribute(m, X, m.predict(X))`` explains each row's prediction; other
+    models' rows are output positions. A bad entry is named by its row.
+    """
+    if model.task in ("multiclass", "binary") and model.n_classes:
+        classes = encode_labels(model, arr, name)
+        if model.task == "binary":
+            return np.zeros(arr.shape[0], dtype=np.int64), np.where(
+                classes == 1, 1.0, -1.0
+            )
+        return classes, np.ones(arr.shape[0])
+    uniq, first, inverse = np.unique(arr, return_index=True, return_inverse=True)
+    resolved = [
+        resolve_class(model, v, f"{name}[{first[i]}]") for i, v in enumerate(uniq)
+    ]
+    units = np.array([u for u, _ in resolved], dtype=np.int64)[inverse.reshape(-1)]
+    signs = np.array([s for _, s in resolved])[inverse.reshape(-1)]
+    return units, signs
+
+
+def resolve_target(
+    model: Any, target: Any, n: int, name: str = "target"
+) -> tuple[np.ndarray, np.ndarray]:
+    """The attributed output as weights over the output units.
+
+    ``target`` is None (a model with one output unit, e.g. a binary one), an
+    output position or class label for every row (see :func:`resolve_class`),
+    one per row (shape ``(n,)``: a classifier's labels as ``predict`` returns
+    them, or output positions), or float weights over the outputs (shape
+    ``(n_outputs,)`` or ``(n, n_outputs)``): a direction ``sum_k w_k f_k``.
+
+    Returns
+    -------
+    weights : numpy.ndarray, shape (n, n_outputs), float64
+    stored : numpy.ndarray
+        ``(n,)`` int64 units when every sign is positive, else the weights.
+    """
+    k = model.n_outputs
+    if target is None:
+        if k != 1:
+            raise InvalidParameterError(
+                f"`{name}` is required for a model with {k} outputs: an output "
+                f"position, a class label, one per row or weights of shape ({k},)"
+            )
+        target = 0
+    if isinstance(target, np.ndarray) and target.ndim == 0:
+        target = target.item()
+    if isinstance(target, (str, numbers.Integral, bool)):
+        unit, sign = resolve_class(model, target, name)
+        units = np.full(n, unit, dtype=np.int64)
+        signs = np.full(n, sign)
+    else:
+        target, _ = as_numeric(target, name)
+        try:
+            arr = np.asarray(target)
+        except (TypeError, ValueError) as exc:
+            raise InvalidParameterError(
+                f"`{name}` could not be converted to an array: {exc}"
+            ) from None
+        if arr.dtype.kind == "f":
+            weights = check_array(arr, name, ndim=(1, 2))
+            if weights.shape == (k,):
+                weights = np.broadcast_to(weights, (n, k))
+            elif weights.shape != (n, k):
+                raise InvalidParameterError(
+                    f"`{name}` given as floats is read as weights over the outputs "
+                    f"and must have shape ({k},) or ({n}, {k}); got shape "
+                    f"{weights.shape} (pass output positions as integers)"
+                )
+            weights = np.array(weights, dtype=np.float64)
+            return weights, weights
+        if arr.dtype.kind not in "iubUSO" or arr.ndim != 1 or arr.shape[0] != n:
+            raise InvalidParameterError(
+                f"`{name}` must be an output position or class label, one per row "
+                f"(shape ({n},)), or float weights over the {k} outputs; got "
+                f"{_describe(arr)}"
+            )
+        units, signs = _per_row_targets(model, arr, name)
+    weights = np.zeros((n, k))
+    weights[np.arange(n), units] = signs
+    if (signs > 0).all():
+        return weights, units
+    return weights, weights
+
+
+class LabelSpace:
+    """The classes ``0 .. n_classes - 1`` of a multiclass model, for checking
+    labels before a model exists (e.g. a sweep's training data)."""
+
+    task = "multiclass"
+    class_names = None
+
+    def __init__(self, n_classes: int) -> None:
+        self.n_classes = self.n_outputs = int(n_classes)
+        self.classes = np.arange(self.n_classes)

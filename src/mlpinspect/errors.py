@@ -15,6 +15,7 @@ __all__ = [
     "InvalidParameterError",
     "MlpinspectError",
     "ModelFileError",
+    "NumericalError",
     "UnsupportedModelError",
 ]
 
@@ -110,4 +111,25 @@ class DownloadError(DatasetError, OSError):
     >>> from mlpinspect import DatasetError, DownloadError
     >>> issubclass(DownloadError, DatasetError), issubclass(DownloadError, OSError)
     (True, True)
+    """
+
+
+class NumericalError(MlpinspectError, FloatingPointError):
+    """A computation left the range of floating-point numbers.
+
+    Raised when a layer's values overflow to infinity or become NaN although
+    the inputs and weights were finite (weights or inputs so large that a
+    product overflows), and when training diverges. The message names the
+    layer. It subclasses ``FloatingPointError`` (an ``ArithmeticError``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import mlpinspect
+    >>> mlp = mlpinspect.MLP([mlpinspect.Dense([[1e300, 1e300]], [0.0])])
+    >>> try:
+    ...     mlp.forward([[1e10, 1e10]])
+    ... except mlpinspect.NumericalError as exc:
+    ...     print(str(exc).split(";")[0])
+    layer 0 of the MLP overflowed
     """

@@ -6,35 +6,73 @@ each holding a weight matrix of shape ``(out, in)`` (as in Nielsen's book and
 PyTorch), a bias of shape ``(out,)`` and the name of its activation. Arrays are
 private copies and cannot be written, so an analysis can never change a model
 and a model changed later never changes an analysis.
+
+An ``MLP`` also knows what its outputs mean, its *task*:
+
+``"multiclass"``
+    One output per class; the prediction is the class of the largest output
+    (a softmax, logits, or Nielsen's one-vs-rest sigmoids).
+``"binary"``
+    One output, the positive class's probability (a sigmoid) or logit (an
+    identity output); two classes, negative then positive. The negative class
+    has no unit of its own: its logit is minus the positive class's.
+``"multilabel"``
+    One independent yes/no output per label.
+``"regression"``
+    Real-valued outputs; no classes.
+
+``predict``, ``predict_proba`` and ``score`` behave as scikit-learn's do for
+the same model: they return labels, not positions, and ``score`` is the
+accuracy of a classifier and the R² of a regressor.
+
+The forward pass lives here, once: :meth:`MLP.trace` and everything that runs
+the model (the analyses, the reference :class:`~mlpinspect.Network`'s
+inference) go through it.
 """
 
 from __future__ import annotations
 
+import functools
+import math
+import numbers
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from ._validation import all_finite, check_array
-from .activations import canonical_activation, get_activation
-from .errors import InvalidParameterError, UnsupportedModelError
+from ._validation import (
+    all_finite,
+    check_choice,
+    check_chunk_size,
+    check_input,
+    encode_labels,
+    resolve_layer,
+)
+from .activations import Activation, canonical_activation, get_activation
+from .errors import InvalidParameterError, NumericalError, UnsupportedModelError
 
-__all__ = ["MLP", "Dense", "ForwardTrace"]
+__all__ = ["MLP", "TASKS", "Dense", "ForwardTrace", "infer_task"]
+
+TASKS = ("multiclass", "binary", "multilabel", "regression")
+"""The tasks an :class:`MLP` knows (see the module documentation)."""
 
 
 def _frozen_copy(values: Any, name: str, ndim: int) -> np.ndarray:
-    arr = values if type(values) is np.ndarray else np.asarray(values)
+    try:
+        arr = values if type(values) is np.ndarray else np.asarray(values)
+    except (TypeError, ValueError) as exc:
+        raise InvalidParameterError(
+            f"`{name}` must be a numeric array; could not convert it: {exc}"
+        ) from None
     dtype = arr.dtype
     if dtype.char in "fd" and not dtype.isnative:  # e.g. big-endian from a file
         dtype = dtype.newbyteorder("=")
     elif dtype.char not in "fd":  # float32 and float64 are kept as they are
-        if dtype.kind == "O" or not np.issubdtype(dtype, np.number):
+        if dtype.kind not in "biuf":
             raise InvalidParameterError(
-                f"`{name}` must be a numeric array; got dtype {dtype}"
+                f"`{name}` must be a real numeric array; got dtype {dtype}"
             )
-        if np.issubdtype(dtype, np.complexfloating):
-            raise InvalidParameterError(f"`{name}` must be real; got dtype {dtype}")
         dtype = np.dtype(np.float64)
     if arr.ndim != ndim:
         raise InvalidParameterError(f"`{name}` must be {ndim}-D; got shape {arr.shape}")
@@ -113,6 +151,20 @@ class Dense:
         """Number of units."""
         return int(self.weight.shape[0])
 
+    @functools.cached_property
+    def function(self) -> Activation:
+        """The activation's record (:class:`~mlpinspect.activations.Activation`)."""
+        return get_activation(self.activation)
+
+    def astype(self, dtype: Any) -> Dense:
+        """This layer with weights and bias of another floating dtype."""
+        if self.weight.dtype == dtype:
+            return self
+        return Dense(
+            self.weight.astype(dtype), self.bias.astype(dtype), self.activation,
+            self.name,
+        )  # fmt: skip
+
     def __repr__(self) -> str:
         label = f", name={self.name!r}" if self.name is not None else ""
         return (
@@ -131,7 +183,8 @@ class ForwardTrace:
     pre : tuple of numpy.ndarray
         ``pre[l]`` has shape ``(n, units_l)``: ``W_l @ a_{l-1} + b_l``.
     post : tuple of numpy.ndarray
-        ``post[l] = activation_l(pre[l])``; ``post[-1]`` is the output.
+        ``post[l] = activation_l(pre[l])``; ``post[-1]`` is the output (of the
+        last layer run: a trace may stop early).
 
     Examples
     --------
@@ -152,12 +205,100 @@ class ForwardTrace:
 
     @property
     def output(self) -> np.ndarray:
-        """The network's output, ``post[-1]``."""
+        """The last layer's output, ``post[-1]``."""
         return self.post[-1]
 
     def source(self, layer: int) -> np.ndarray:
         """The activations feeding ``layer``: the input for layer 0."""
         return self.input if layer == 0 else self.post[layer - 1]
+
+    def stage(self, layer: int, stage: str) -> np.ndarray:
+        """``pre[layer]`` for ``stage="pre"``, ``post[layer]`` for ``"post"``."""
+        return self.pre[layer] if stage == "pre" else self.post[layer]
+
+
+def infer_task(activation: str, n_outputs: int) -> str | None:
+    """The task an output layer implies, or None when it is ambiguous.
+
+    A softmax means ``"multiclass"``; one sigmoid output ``"binary"``; several
+    outputs of any other activation ``"multiclass"`` (logits, or one-vs-rest
+    sigmoids as in Nielsen's network). One output without a squashing
+    activation may be a regression value or a binary logit: None.
+
+    Examples
+    --------
+    >>> infer_task("softmax", 10), infer_task("sigmoid", 1), infer_task("identity", 1)
+    ('multiclass', 'binary', None)
+    """
+    if activation == "softmax":
+        return "multiclass"
+    if n_outputs == 1:
+        return "binary" if activation == "sigmoid" else None
+    return "multiclass"
+
+
+def _check_names(
+    values: Any, name: str, n: int, what: str, *, labels: bool
+) -> tuple[Any, ...]:
+    """Class labels or feature names as a tuple of plain Python values."""
+    if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
+        raise InvalidParameterError(
+            f"`{name}` must be a sequence of {n} {what} (one per "
+            f"{'class' if labels else 'input'}); got {values!r:.60}"
+        )
+    items = list(values.tolist() if isinstance(values, np.ndarray) else values)
+    items = [v.item() if isinstance(v, np.generic) else v for v in items]
+    if len(items) != n:
+        raise InvalidParameterError(
+            f"`{name}` must have {n} entries (one per "
+            f"{'class' if labels else 'input'}); got {len(items)}"
+        )
+    if labels:
+        kinds = {
+            "bool" if isinstance(v, bool) else
+            "int" if isinstance(v, numbers.Integral) else
+            "str" if isinstance(v, str) else type(v).__name__
+            for v in items
+        }  # fmt: skip
+        if not kinds <= {"str", "int", "bool"} or len(kinds) > 1:
+            raise InvalidParameterError(
+                f"`{name}` must hold labels of one kind (strings, integers or "
+                f"booleans); got {', '.join(sorted(kinds))}"
+            )
+    else:
+        items = [str(v) for v in items]
+    if len(set(items)) != len(items):
+        seen: set[Any] = set()
+        repeated = [v for v in items if v in seen or seen.add(v)]
+        raise InvalidParameterError(
+            f"`{name}` must not repeat entries; {repeated[0]!r} appears twice"
+        )
+    return tuple(items)
+
+
+def _check_input_shape(value: Any, n_in: int) -> tuple[int, ...]:
+    if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
+        raise InvalidParameterError(
+            f"`input_shape` must be a sequence of positive integers such as (28, 28); "
+            f"got {value!r:.60}"
+        )
+    shape = []
+    for i, s in enumerate(value):
+        if isinstance(s, (bool, np.bool_)) or not isinstance(s, numbers.Integral):
+            raise InvalidParameterError(
+                f"`input_shape[{i}]` must be a positive integer; got {s!r:.40}"
+            )
+        if s < 1:
+            raise InvalidParameterError(
+                f"`input_shape[{i}]` must be a positive integer; got {s}"
+            )
+        shape.append(int(s))
+    if not shape or math.prod(shape) != n_in:
+        raise InvalidParameterError(
+            f"`input_shape` must multiply to {n_in} (the first layer's inputs); got "
+            f"{tuple(shape)}"
+        )
+    return tuple(shape)
 
 
 class MLP:
@@ -172,8 +313,18 @@ class MLP:
         The shape of one input before flattening, e.g. ``(28, 28)``; its
         product must equal the first layer's ``n_in``. Defaults to
         ``(n_inputs,)``.
-    class_names : sequence of str, optional
-        One name per output unit.
+    class_names : sequence, optional
+        The class labels, of one kind (strings, integers or booleans): one per
+        output, or two (negative, positive) for a binary model. Default:
+        positions ``0, 1, ...`` (``0, 1`` for a binary model).
+    feature_names : sequence of str, optional
+        One name per input feature (e.g. a DataFrame's columns); results and
+        figures use them.
+    task : {"multiclass", "binary", "multilabel", "regression"}, optional
+        What the outputs mean (see the module documentation). Default: what
+        the output layer implies (:func:`infer_task`); for one output without
+        a sigmoid (a regression value or a binary logit?) it stays None until
+        given, and ``predict`` / ``score`` say so.
     name : str, optional
         A label for reports, e.g. where the model came from.
 
@@ -182,23 +333,42 @@ class MLP:
     >>> import numpy as np
     >>> rng = np.random.default_rng(0)
     >>> mlp = MLP([Dense(rng.normal(size=(3, 4)), np.zeros(3), "sigmoid"),
-    ...            Dense(rng.normal(size=(2, 3)), np.zeros(2), "softmax")])
-    >>> mlp.sizes
-    (4, 3, 2)
-    >>> mlp.forward(np.ones((5, 4))).shape
-    (5, 2)
+    ...            Dense(rng.normal(size=(2, 3)), np.zeros(2), "softmax")],
+    ...           class_names=["cat", "dog"])
+    >>> mlp.sizes, mlp.task
+    ((4, 3, 2), 'multiclass')
+    >>> mlp.predict(np.ones((2, 4))).tolist()
+    ['dog', 'dog']
     """
 
-    __slots__ = ("_class_names", "_finite", "_input_shape", "_layers", "_name")
+    __slots__ = (
+        "_class_names",
+        "_feature_names",
+        "_finite",
+        "_float64",
+        "_input_shape",
+        "_label_cache",
+        "_layers",
+        "_name",
+        "_task",
+    )
 
     def __init__(
         self,
         layers: Sequence[Dense],
         *,
         input_shape: Sequence[int] | None = None,
-        class_names: Sequence[str] | None = None,
+        class_names: Sequence[Any] | None = None,
+        feature_names: Sequence[str] | None = None,
+        task: str | None = None,
         name: str | None = None,
     ) -> None:
+        if isinstance(layers, Dense):
+            layers = [layers]
+        if not hasattr(layers, "__iter__") or isinstance(layers, (str, bytes)):
+            raise InvalidParameterError(
+                f"`layers` must be a sequence of Dense layers; got {layers!r:.60}"
+            )
         layers = tuple(layers)
         if not layers:
             raise InvalidParameterError("`layers` must hold at least one Dense layer")
@@ -214,34 +384,93 @@ class MLP:
                     f"units of layer {i - 1}); got {layers[i].n_in}"
                 )
         for i, layer in enumerate(layers[:-1]):
-            if not get_activation(layer.activation).elementwise:
+            if not layer.function.elementwise:
                 raise UnsupportedModelError(
                     f"layer {i} uses {layer.activation!r}, which is only supported "
                     f"on the output layer"
                 )
-        n_in = layers[0].n_in
-        if input_shape is None:
-            shape: tuple[int, ...] = (n_in,)
+        n_in, n_out = layers[0].n_in, layers[-1].n_out
+        shape = (
+            (n_in,) if input_shape is None else _check_input_shape(input_shape, n_in)
+        )
+        if task is None:
+            task = infer_task(layers[-1].activation, n_out)
+            if task is None and class_names is not None and n_out == 1:
+                task = "binary"  # two labels for one output: a binary model
         else:
-            shape = tuple(int(s) for s in input_shape)
-            if any(s < 1 for s in shape) or int(np.prod(shape)) != n_in:
+            task = check_choice(task, "task", TASKS)
+            if task == "binary" and n_out != 1:
                 raise InvalidParameterError(
-                    f"`input_shape` must multiply to {n_in} (the first layer's "
-                    f"inputs); got {shape}"
+                    f"`task`='binary' needs one output unit (the positive class); "
+                    f"the model has {n_out}. For two outputs use 'multiclass'"
                 )
-        names: tuple[str, ...] | None = None
-        if class_names is not None:
-            names = tuple(str(c) for c in class_names)
-            if len(names) != layers[-1].n_out:
+            if task in ("binary", "multilabel") and not layers[-1].function.elementwise:
                 raise InvalidParameterError(
-                    f"`class_names` must have {layers[-1].n_out} entries (one per "
-                    f"output); got {len(names)}"
+                    f"`task`={task!r} decides each output on its own, which a "
+                    f"{layers[-1].activation} output layer (its outputs depend on "
+                    f"each other) cannot express; use 'multiclass'"
                 )
         self._layers = layers
         self._input_shape = shape
-        self._class_names = names
-        self._name = name
+        self._task = task
+        self._name = None if name is None else str(name)
         self._finite = False  # set by check_finite once it has passed
+        self._float64: MLP | None = None
+        self._label_cache = None
+        self._class_names = None
+        if class_names is not None:
+            if task == "regression":
+                raise InvalidParameterError(
+                    "`class_names` must be None for a regression model (it has no "
+                    "classes)"
+                )
+            n_classes = (
+                2 if task == "binary" or (task is None and n_out == 1) else n_out
+            )
+            self._class_names = _check_names(
+                class_names, "class_names", n_classes, "labels", labels=True
+            )
+        self._feature_names = None
+        if feature_names is not None:
+            self._feature_names = _check_names(
+                feature_names, "feature_names", n_in, "names", labels=False
+            )
+
+    def replace(self, **changes: Any) -> MLP:
+        """A copy with some of ``input_shape``, ``class_names``,
+        ``feature_names``, ``task`` or ``name`` changed (the layers are shared).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> mlp = MLP([Dense(np.ones((1, 4)), [0.0], "identity")])
+        >>> mlp.task is None, mlp.replace(task="regression").task
+        (True, 'regression')
+        """
+        allowed = ("input_shape", "class_names", "feature_names", "task", "name")
+        unknown = sorted(set(changes) - set(allowed))
+        if unknown:
+            raise InvalidParameterError(
+                f"replace() got unknown argument(s) {', '.join(map(repr, unknown))}; "
+                f"it accepts {', '.join(map(repr, allowed))}"
+            )
+        current = {
+            "input_shape": self._input_shape,
+            "class_names": self._class_names,
+            "feature_names": self._feature_names,
+            "task": self._task,
+            "name": self._name,
+        }
+        if (
+            "task" in changes
+            and changes["task"] != self._task
+            and "class_names" not in changes
+        ):
+            current["class_names"] = None  # labels of one task do not fit another
+        current.update(changes)
+        new = MLP(self._layers, **current)
+        new._finite = self._finite
+        return new
 
     # -- structure -----------------------------------------------------------
 
@@ -256,9 +485,40 @@ class MLP:
         return self._input_shape
 
     @property
-    def class_names(self) -> tuple[str, ...] | None:
-        """Names of the output units, or None."""
+    def task(self) -> str | None:
+        """``"multiclass"``, ``"binary"``, ``"multilabel"``, ``"regression"``, or
+        None when one output does not say whether it is a logit or a value."""
+        return self._task
+
+    @property
+    def class_names(self) -> tuple[Any, ...] | None:
+        """The class labels as given (strings, integers or booleans), or None."""
         return self._class_names
+
+    @property
+    def classes(self) -> np.ndarray:
+        """The class labels, defaults included: what :meth:`predict` returns.
+
+        For a binary model the negative class comes first. Empty for a
+        regressor.
+        """
+        if self._class_names is not None:
+            return np.asarray(self._class_names)
+        return np.arange(self.n_classes)
+
+    @property
+    def n_classes(self) -> int:
+        """Number of classes: 2 for a binary model, 0 for a regressor."""
+        if self._task == "regression":
+            return 0
+        if self._task == "binary" or (self._task is None and self.n_outputs == 1):
+            return 2
+        return self.n_outputs
+
+    @property
+    def feature_names(self) -> tuple[str, ...] | None:
+        """One name per input feature, or None."""
+        return self._feature_names
 
     @property
     def name(self) -> str | None:
@@ -292,19 +552,74 @@ class MLP:
 
     def layer_index(self, layer: int, argument: str = "layer") -> int:
         """Resolve a possibly negative layer index (``-1`` is the output layer)."""
-        n = len(self._layers)
-        if isinstance(layer, bool) or not isinstance(layer, (int, np.integer)):
+        return resolve_layer(self, layer, argument)
+
+    def class_label(self, index: int) -> str:
+        """The display name of class ``index`` (``str`` of its label)."""
+        return str(self.classes[index].item())
+
+    def unit_label(self, layer: int, unit: int) -> str:
+        """``"unit 3"``, or ``"unit 3 ('cat')"`` for an output unit of a class.
+
+        ``layer`` must be non-negative.
+        """
+        name = self.unit_name(layer, unit)
+        return f"unit {unit}" if name is None else f"unit {unit} ({name!r})"
+
+    def unit_name(self, layer: int, unit: int) -> str | None:
+        """The class an output unit stands for (given class names), else None.
+
+        A binary model's one unit stands for the positive class.
+        """
+        if layer != len(self._layers) - 1 or self._class_names is None:
+            return None
+        if self._task == "binary":
+            return self.class_label(1)
+        if self._task in ("multiclass", "multilabel"):
+            return self.class_label(unit)
+        return None
+
+    def astype(self, dtype: Any) -> MLP:
+        """This model with weights of another floating dtype (float32, float64).
+
+        The float64 copy is made once and remembered: the analyses that need
+        float64 arithmetic ask for it each time.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> mlp = MLP([Dense(np.ones((2, 3), dtype=np.float32), np.zeros(2))])
+        >>> mlp.astype(np.float64).dtype, mlp.astype(np.float32) is mlp
+        (dtype('float64'), True)
+        """
+        dtype = np.dtype(dtype)
+        if dtype not in (np.float32, np.float64):
             raise InvalidParameterError(
-                f"`{argument}` must be an integer layer index; got {layer!r}"
+                f"`dtype` must be float32 or float64; got {dtype}"
             )
-        if not -n <= layer < n:
-            raise InvalidParameterError(
-                f"`{argument}` must be in [{-n}, {n - 1}] (the model has {n} weight "
-                f"layers); got {layer}"
-            )
-        return int(layer) % n
+        if all(layer.weight.dtype == dtype for layer in self._layers):
+            return self
+        if dtype == np.float64 and self._float64 is not None:
+            return self._float64
+        new = MLP(
+            [layer.astype(dtype) for layer in self._layers],
+            input_shape=self._input_shape,
+            class_names=self._class_names,
+            feature_names=self._feature_names,
+            task=self._task,
+            name=self._name,
+        )
+        new._finite = self._finite
+        if dtype == np.float64:
+            self._float64 = new
+        return new
 
     # -- validity --------------------------------------------------------------
+
+    def _where(self, i: int) -> str:
+        where = f"layer {i} of the MLP"
+        name = self._layers[i].name
+        return where if name is None else f"{name}, {where},"
 
     def check_finite(self) -> MLP:
         """Raise if any weight or bias is NaN or infinite; return the model.
@@ -347,11 +662,8 @@ class MLP:
                 units = np.flatnonzero(bad.any(axis=1) if bad.ndim == 2 else bad)
                 shown = units[:10].tolist()
                 more = f" and {len(units) - 10} more" if len(units) > 10 else ""
-                where = f"layer {i} of the MLP"
-                if layer.name is not None:
-                    where = f"{layer.name}, {where},"
                 raise InvalidParameterError(
-                    f"{where} must have finite weights and biases; its "
+                    f"{self._where(i)} must have finite weights and biases; its "
                     f"{part} has {int(np.isnan(values).sum())} NaN and "
                     f"{int(np.isinf(values).sum())} infinite value(s), in unit(s) "
                     f"{shown}{more}"
@@ -359,30 +671,100 @@ class MLP:
         self._finite = True
         return self
 
-    # -- computation ---------------------------------------------------------
+    # -- the forward pass ----------------------------------------------------
 
-    def _check_input(self, X: Any, name: str = "X") -> np.ndarray:
-        X = check_array(X, name, ndim=(1, 2, 1 + len(self._input_shape)), dtype=None)
-        if X.ndim == 1 + len(self._input_shape) and X.shape[1:] == self._input_shape:
-            X = X.reshape(X.shape[0], -1)
-        elif X.ndim == 1:
-            X = X.reshape(1, -1)
-        if X.ndim != 2 or X.shape[1] != self.n_inputs:
-            raise InvalidParameterError(
-                f"`{name}` must have {self.n_inputs} features (the model's input "
-                f"size), as (n, {self.n_inputs}) or (n, *{self._input_shape}); "
-                f"got shape {X.shape}"
-            )
-        return X
+    def _overflow(self, i: int, z: np.ndarray, a: np.ndarray) -> NumericalError:
+        n_inf, n_nan = int(np.isinf(z).sum()), int(np.isnan(z).sum())
+        with np.errstate(invalid="ignore"):
+            largest = float(np.nanmax(np.abs(a))) if a.size else 0.0
+        return NumericalError(
+            f"{self._where(i)} overflowed; its pre-activation holds {n_inf} infinite "
+            f"and {n_nan} NaN value(s) although the model's weights and inputs are "
+            f"finite: they are too large for {z.dtype} (largest value entering the "
+            f"layer: {largest:.3g}). Rescale the inputs or use float64"
+        )
 
-    def trace(self, X: Any) -> ForwardTrace:
+    def propagate(
+        self,
+        a: np.ndarray,
+        *,
+        start: int = 0,
+        stop: int | None = None,
+        keep: bool = True,
+        first_pre: np.ndarray | None = None,
+    ) -> ForwardTrace | np.ndarray:
+        """Run layers ``start..stop`` on checked arrays: the one forward pass.
+
+        This is the forward computation every part of mlpinspect uses; the
+        public entry points (:meth:`trace`, :meth:`forward`) check their
+        inputs, then call it. A pre-activation that overflows (inf or NaN from
+        finite values) raises :class:`~mlpinspect.NumericalError` naming the
+        layer.
+
+        Parameters
+        ----------
+        a : numpy.ndarray, shape (n, fan_in of layer ``start``)
+            The activations entering layer ``start`` (the flattened inputs
+            for layer 0), already checked.
+        start, stop : int
+            The first and last layer to run (non-negative; ``stop`` defaults
+            to the output layer).
+        keep : bool
+            Return a :class:`ForwardTrace` of every layer run (its ``input``
+            is ``a``); otherwise only the last layer's output, computed in
+            place where possible.
+        first_pre : numpy.ndarray, optional
+            The pre-activation of layer ``start`` when the caller already has
+            it (attribution methods shift it along a path); ``a`` is then only
+            the trace's ``input``.
+
+        Returns
+        -------
+        ForwardTrace or numpy.ndarray
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> mlp = MLP([Dense([[2.0]], [0.0], "relu"), Dense([[3.0]], [1.0])])
+        >>> mlp.propagate(np.array([[1.0]]), keep=False)
+        array([[7.]])
+        >>> mlp.propagate(np.array([[2.0]]), start=1, keep=False)  # from layer 1
+        array([[7.]])
+        """
+        last = len(self._layers) - 1 if stop is None else stop
+        pre: list[np.ndarray] = []
+        post: list[np.ndarray] = []
+        x = a
+        with np.errstate(over="ignore", invalid="ignore"):
+            for i in range(start, last + 1):
+                layer = self._layers[i]
+                if i == start and first_pre is not None:
+                    z = first_pre
+                else:
+                    z = a @ layer.weight.T
+                    z += layer.bias
+                if not all_finite(z):
+                    raise self._overflow(i, z, a)
+                a = layer.function(z, out=None if keep else z)
+                if keep:
+                    pre.append(z)
+                    post.append(a)
+        if keep:
+            return ForwardTrace(x, tuple(pre), tuple(post))
+        return a
+
+    def trace(self, X: Any, *, stop: int | None = None) -> ForwardTrace:
         """Run the model and keep every layer's pre- and post-activations.
 
         Parameters
         ----------
         X : array_like, shape ``(n, n_inputs)`` or ``(n, *input_shape)``
-            Inputs; a single input of shape ``(n_inputs,)`` is treated as a
-            batch of one.
+            Inputs (a DataFrame or a tensor is fine); a single input of shape
+            ``(n_inputs,)`` is treated as a batch of one. Computed in the
+            model's dtype.
+        stop : int, optional
+            The last layer to run (default: the output layer; negative counts
+            from the end).
 
         Returns
         -------
@@ -396,20 +778,19 @@ class MLP:
         array([[ 1. , -0.5]])
         """
         self.check_finite()
-        a = self._check_input(X)
-        x = a
-        pre: list[np.ndarray] = []
-        post: list[np.ndarray] = []
-        for layer in self._layers:
-            z = a @ layer.weight.T
-            z += layer.bias
-            a = get_activation(layer.activation)(z)
-            pre.append(z)
-            post.append(a)
-        return ForwardTrace(x, tuple(pre), tuple(post))
+        last = None if stop is None else resolve_layer(self, stop, "stop")
+        values = check_input(self, X).values
+        return self.propagate(values, stop=last)  # type: ignore[return-value]
 
-    def forward(self, X: Any) -> np.ndarray:
+    def forward(self, X: Any, *, chunk_size: int | None = None) -> np.ndarray:
         """Return the model's output for ``X``, shape ``(n, n_outputs)``.
+
+        Parameters
+        ----------
+        X : array_like, shape ``(n, n_inputs)`` or ``(n, *input_shape)``
+            Inputs.
+        chunk_size : int, optional
+            Rows computed at a time, to bound memory (default: all at once).
 
         Examples
         --------
@@ -418,13 +799,154 @@ class MLP:
         >>> mlp.forward([[1.0, 5.0]])
         array([[3.]])
         """
-        return self.trace(X).output
+        self.check_finite()
+        values = check_input(self, X).values
+        return self._outputs(values, chunk_size)
 
     __call__ = forward
 
-    def predict(self, X: Any) -> np.ndarray:
-        """Index of the largest output for each input, shape ``(n,)``."""
-        return self.forward(X).argmax(axis=1)
+    def _outputs(self, values: np.ndarray, chunk_size: int | None) -> np.ndarray:
+        n = values.shape[0]
+        size = n if chunk_size is None else check_chunk_size(chunk_size)
+        if size >= n:
+            return self.propagate(values, keep=False)  # type: ignore[return-value]
+        out = np.empty((n, self.n_outputs), dtype=self.dtype)
+        for start in range(0, n, size):
+            out[start : start + size] = self.propagate(
+                values[start : start + size], keep=False
+            )
+        return out
+
+    # -- predictions, as scikit-learn makes them --------------------------------
+
+    def _need_task(self, what: str) -> str:
+        if self._task is None:
+            raise InvalidParameterError(
+                f"{what} needs to know what the model's one "
+                f"{self._layers[-1].activation} output means: a regression value "
+                f"or a binary logit? Say it: mlpinspect.adapt(model, task="
+                f"'regression') or task='binary'"
+            )
+        return self._task
+
+    def _decide(self, outputs: np.ndarray) -> np.ndarray:
+        """Class indices (or a multilabel indicator) from the outputs."""
+        task = self._task
+        threshold = self._layers[-1].function.at_zero
+        if task == "multiclass":
+            return outputs.argmax(axis=1)
+        if task == "binary":
+            return (outputs[:, 0] > threshold).astype(np.int64)
+        return (outputs > threshold).astype(np.int8)  # multilabel
+
+    def predict(self, X: Any, *, chunk_size: int | None = 4096) -> np.ndarray:
+        """Predicted labels (classifiers) or values (regressors), as scikit-learn.
+
+        - multiclass: the label of the largest output, shape ``(n,)``;
+        - binary: the positive label where the output exceeds its activation
+          at zero (0.5 for a sigmoid, 0 for a logit), else the negative one;
+        - multilabel: an ``(n, n_outputs)`` 0/1 indicator matrix;
+        - regression: the outputs, ``(n,)`` for a single output.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> mlp = MLP([Dense([[1.0, -1.0]], [0.0], "sigmoid")],
+        ...           class_names=["no", "yes"])
+        >>> mlp.task, mlp.predict([[2.0, 1.0], [0.0, 3.0]]).tolist()
+        ('binary', ['yes', 'no'])
+        """
+        task = self._need_task("predict")
+        outputs = self.forward(X, chunk_size=chunk_size)
+        if task == "regression":
+            return outputs[:, 0] if outputs.shape[1] == 1 else outputs
+        decided = self._decide(outputs)
+        if task == "multilabel":
+            return decided
+        return self.classes[decided]
+
+    def predict_proba(self, X: Any, *, chunk_size: int | None = 4096) -> np.ndarray:
+        """Class probabilities, shape ``(n, n_classes)`` (multilabel: per label).
+
+        A softmax output is its own probabilities; logits (identity outputs)
+        go through a softmax (multiclass) or a sigmoid (binary, multilabel); a
+        binary sigmoid ``p`` gives ``[1 - p, p]``; one-vs-rest sigmoids
+        (Nielsen's network) are normalised to sum to 1, as scikit-learn's
+        ``OneVsRestClassifier`` does.
+
+        Raises
+        ------
+        InvalidParameterError
+            For a regressor, or outputs (e.g. ReLU) that are no probabilities.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> mlp = MLP([Dense([[1.0, 0.0]], [0.0], "identity")], task="binary")
+        >>> mlp.predict_proba([[0.0, 1.0]])
+        array([[0.5, 0.5]])
+        """
+        task = self._need_task("predict_proba")
+        act = self._layers[-1].activation
+        if task == "regression" or act not in ("softmax", "sigmoid", "identity"):
+            what = "a regressor" if task == "regression" else f"{act} outputs"
+            raise InvalidParameterError(
+                f"predict_proba is not defined for {what}; use forward() for the "
+                f"outputs"
+            )
+        outputs = self.forward(X, chunk_size=chunk_size).astype(np.float64)
+        sigmoid = get_activation("sigmoid")
+        if task == "multiclass":
+            if act == "softmax":
+                return outputs
+            if act == "identity":
+                return get_activation("softmax")(outputs)
+            total = outputs.sum(axis=1, keepdims=True)
+            return np.divide(
+                outputs, total, out=np.full_like(outputs, 1 / outputs.shape[1]),
+                where=total > 0,
+            )  # fmt: skip
+        p = outputs if act == "sigmoid" else sigmoid(outputs)
+        if act == "softmax":  # a one-unit softmax is the constant 1
+            p = np.ones_like(outputs)
+        if task == "binary":
+            return np.hstack([1.0 - p, p])
+        return p
+
+    def score(self, X: Any, y: Any) -> float:
+        """Accuracy of a classifier, R² of a regressor: scikit-learn's ``score``.
+
+        Parameters
+        ----------
+        X : array_like
+            Inputs.
+        y : array_like
+            True labels (any kind the classes hold; one-hot rows; a 0/1
+            indicator matrix for multilabel) or, for a regressor, true values
+            ``(n,)`` or ``(n, n_outputs)``.
+
+        Returns
+        -------
+        float
+            Fraction of rows predicted exactly (multilabel: all labels right),
+            or the coefficient of determination averaged over outputs.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> mlp = MLP([Dense([[1.0, 0.0]], [0.0], "identity")], task="regression")
+        >>> mlp.score([[1.0, 0.0], [2.0, 0.0], [3.0, 0.0]], [1.0, 2.0, 3.0])
+        1.0
+        """
+        task = self._need_task("score")
+        inputs = check_input(self, X).values
+        if task == "regression":
+            return _r2(self._outputs(inputs, 4096), y, self.n_outputs)
+        truth = encode_labels(self, y, n_samples=inputs.shape[0])
+        decided = self._decide(self._outputs(inputs, 4096))
+        if task == "multilabel":
+            return float(np.mean((decided == truth).all(axis=1)))
+        return float(np.mean(decided == truth))
 
     # -- conveniences ----------------------------------------------------------
 
@@ -435,4 +957,29 @@ class MLP:
         sizes = "-".join(str(s) for s in self.sizes)
         acts = ", ".join(self.activation_names)
         label = f", name={self._name!r}" if self._name else ""
-        return f"MLP({sizes}, activations=[{acts}]{label})"
+        task = self._task if self._task is not None else "unknown (say task=)"
+        return f"MLP({sizes}, activations=[{acts}], task={task!r}{label})"
+
+
+def _r2(outputs: np.ndarray, y: Any, n_outputs: int) -> float:
+    """scikit-learn's ``r2_score`` with ``multioutput="uniform_average"``."""
+    from ._validation import check_array
+
+    truth = check_array(y, "y", ndim=(1, 2))
+    if truth.ndim == 1:
+        truth = truth.reshape(-1, 1)
+    if truth.shape != outputs.shape:
+        raise InvalidParameterError(
+            f"`y` must hold one value per sample and output, shape "
+            f"({outputs.shape[0]},) or ({outputs.shape[0]}, {n_outputs}); got "
+            f"{truth.shape}"
+        )
+    outputs = outputs.astype(np.float64)
+    residual = ((truth - outputs) ** 2).sum(axis=0)
+    total = ((truth - truth.mean(axis=0)) ** 2).sum(axis=0)
+    # Constant targets: a perfect fit scores 1, anything else 0 (as sklearn).
+    scores = np.where(
+        total > 0, 1.0 - residual / np.where(total > 0, total, 1.0),
+        np.where(residual == 0, 1.0, 0.0),
+    )  # fmt: skip
+    return float(scores.mean())
