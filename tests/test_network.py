@@ -274,8 +274,8 @@ def test_numba_engine_says_how_to_install_it(monkeypatch):
     import sys
 
     monkeypatch.setitem(sys.modules, "numba", None)  # as if not installed
-    monkeypatch.delitem(sys.modules, "mlpinspect._numba_engine", raising=False)
-    monkeypatch.delattr(mlpinspect, "_numba_engine", raising=False)
+    monkeypatch.delitem(sys.modules, "mlpinspect.network._numba_engine", raising=False)
+    monkeypatch.delattr(mlpinspect.network, "_numba_engine", raising=False)
     X, y = _blobs(20)
     net = Network([2, 3, 3], seed=0)
     before = net.weights[0].copy()
@@ -345,7 +345,7 @@ def test_initialisations_have_the_documented_scale():
 def test_forward_predict_score_and_activations_agree():
     X, y = _blobs(50)
     net = Network([2, 4, 3], ["relu", "softmax"], seed=0)
-    trace = net.activations(X)
+    trace = net.trace(X)
     out = net.forward(X)
     np.testing.assert_allclose(trace.output, out, rtol=1e-12)
     np.testing.assert_allclose(out.sum(axis=1), 1.0)
@@ -354,6 +354,9 @@ def test_forward_predict_score_and_activations_agree():
     np.testing.assert_allclose(trace.pre[0], X @ net.weights[0].T + net.biases[0])
     np.testing.assert_allclose(net.to_mlp().forward(X), out, rtol=1e-12)
     assert net.predict_proba(X).shape == (50, 3)
+    with pytest.warns(DeprecationWarning, match="Network.trace"):
+        old = net.activations(X)
+    np.testing.assert_array_equal(old.output, trace.output)
 
 
 def test_one_hot_labels_equal_integer_labels():
@@ -424,10 +427,11 @@ def test_history_round_trips_through_dict_and_prints():
     seed=st.integers(0, 1000),
 )
 def test_save_load_round_trip_is_bit_for_bit(tmp_path_factory, sizes, dtype, act, seed):
-    names = [f"class {i}" for i in range(sizes[-1])]
+    n_classes = 2 if sizes[-1] == 1 else sizes[-1]  # one output: a binary network
+    names = [f"class {i}" for i in range(n_classes)]
     net = Network(sizes, act, init="glorot", seed=seed, dtype=dtype, class_names=names)
     rng = np.random.default_rng(seed)
-    X, y = rng.normal(size=(12, sizes[0])), rng.integers(0, sizes[-1], 12)
+    X, y = rng.normal(size=(12, sizes[0])), rng.integers(0, n_classes, 12)
     net.fit(X, y, epochs=2, batch_size=5, learning_rate=0.1, progress=False)
     path = net.save(tmp_path_factory.mktemp("save") / "model")
     assert path.suffix == ".npz"
@@ -535,14 +539,14 @@ def test_constructor_rejects_bad_arguments(kwargs, match):
 @pytest.mark.parametrize(
     ("X", "y", "kwargs", "match"),
     [
-        (np.zeros((5, 3)), [0] * 5, {}, "must have 4 features .* got 3"),
+        (np.zeros((5, 3)), [0] * 5, {}, r"shape \(n, 4\).* got shape \(5, 3\)"),
         (np.full((5, 4), np.nan), [0] * 5, {}, "1 NaN|5 NaN|20 NaN"),
         (np.full((5, 4), np.inf), [0] * 5, {}, "infinite"),
-        (np.zeros((5, 4)), [0, 1, 2, 3, 1], {}, r"labels in \[0, 2\]"),
-        (np.zeros((5, 4)), [0, 1, -1, 1, 1], {}, r"labels in \[0, 2\]"),
+        (np.zeros((5, 4)), [0, 1, 2, 3, 1], {}, r"does not know: \[3\]"),
+        (np.zeros((5, 4)), [0, 1, -1, 1, 1], {}, r"does not know: \[-1\]"),
         (np.zeros((5, 4)), [0, 1], {}, "one label per sample"),
         (np.zeros((5, 4)), np.zeros((5, 2)), {}, "3 columns"),
-        (np.zeros((5, 4)), [0.5] * 5, {}, "integer class labels"),
+        (np.zeros((5, 4)), [0.5] * 5, {}, "non-integer"),
         (np.zeros((5, 4)), [0] * 5, {"epochs": -1}, "`epochs` must be >= 0"),
         (np.zeros((5, 4)), [0] * 5, {"batch_size": 0}, "`batch_size` must be >= 1"),
         (
@@ -577,11 +581,57 @@ def test_cross_entropy_needs_a_sigmoid_or_softmax_output():
         net.fit(np.zeros((2, 2)), [0, 1], cost="cross_entropy", progress=False)
 
 
-def test_divergence_is_reported_not_hidden():
+@pytest.mark.parametrize("engine", ["numpy", "numba"])
+def test_divergence_is_reported_and_the_weights_kept(engine):
+    if engine == "numba":
+        pytest.importorskip("numba")
     X, y = _blobs(50)
     net = Network([2, 4, 3], "identity", seed=0)
-    with pytest.raises(FloatingPointError, match="diverged"), np.errstate(all="ignore"):
-        net.fit(X * 1e150, y, epochs=3, learning_rate=1e10, progress=False)
+    net.fit(X, y, epochs=1, learning_rate=0.01, progress=False, engine=engine)
+    before = [p.copy() for p in (*net.weights, *net.biases)]
+    with pytest.raises(mlpinspect.NumericalError, match="diverged at epoch 1") as info:
+        net.fit(X * 1e150, y, epochs=3, learning_rate=1e10, progress=False,
+                engine=engine)  # fmt: skip
+    assert isinstance(info.value, FloatingPointError)  # as before 0.2
+    for a, b in zip((*net.weights, *net.biases), before):
+        np.testing.assert_array_equal(a, b)
+    assert len(net.history) == 0  # the failed epoch is not recorded
+
+
+def test_labels_of_any_kind_train_and_score():
+    X, y = _blobs(90)
+    names = np.array(["red", "green", "blue"])
+    a = Network([2, 4, 3], seed=0, class_names=names)
+    b = Network([2, 4, 3], seed=0)
+    a.fit(X, names[y], epochs=3, progress=False)
+    b.fit(X, y, epochs=3, progress=False)
+    np.testing.assert_array_equal(a.weights[0], b.weights[0])
+    np.testing.assert_array_equal(a.predict(X), names[b.predict(X)])
+    assert a.score(X, names[y]) == b.score(X, y)
+    with pytest.raises(InvalidParameterError, match="does not know: \\['pink'\\]"):
+        a.fit(X[:2], ["red", "pink"], progress=False)
+
+
+def test_a_network_with_one_output_is_binary():
+    X, y = _blobs(80)
+    y = (y == 2).astype(int)
+    net = Network([2, 5, 1], seed=0, class_names=["other", "blue"])
+    labels = np.array(["other", "blue"])[y]
+    history = net.fit(X, labels, epochs=20, learning_rate=1.0, progress=False)
+    assert net.task == "binary" and net.to_mlp().task == "binary"
+    out = net.forward(X)[:, 0]
+    np.testing.assert_array_equal(net.predict(X), np.where(out > 0.5, "blue", "other"))
+    assert history.train_accuracy[-1] == net.score(X, labels)
+    assert net.score(X, labels) > 0.8
+
+
+def test_network_inference_is_the_mlp_views():
+    X, _ = _blobs(20)
+    net = Network([2, 4, 3], ["tanh", "softmax"], seed=3)
+    mlp = net.to_mlp()
+    np.testing.assert_array_equal(net.forward(X), mlp.forward(X))
+    np.testing.assert_array_equal(net.predict_proba(X), mlp.predict_proba(X))
+    np.testing.assert_array_equal(net.trace(X).pre[0], mlp.trace(X).pre[0])
 
 
 def test_errors_are_value_and_type_errors_and_library_errors():

@@ -1,6 +1,7 @@
 """The compiled training loop behind ``Network.fit(engine="numba")``.
 
-At batch size 10 the numpy loop of :meth:`Network._sgd_epoch` spends more time
+At batch size 10 the numpy loop (:func:`mlpinspect.network._training.sgd_epoch`)
+spends more time
 in the interpreter (about 18 numpy calls per mini-batch, a microsecond each)
 than in arithmetic. This module runs the same mini-batch SGD as one compiled
 function per epoch: the elementwise work (activations, their derivatives, the
@@ -31,24 +32,20 @@ import numpy as np
 from numba import njit, types
 from numba.extending import get_cython_function_address
 
-__all__ = ["activation_code", "sgd_epoch"]
+from ..activations import get_activation
 
-# Activation codes understood by the kernels.
-_CODES = {
-    "identity": 0,
-    "sigmoid": 1,
-    "tanh": 2,
-    "relu": 3,
-    "leaky_relu": 4,
-    "softmax": 5,
-}
+__all__ = ["sgd_epoch", "supports"]
+
+# The kernels implement these activation codes (an activation record's
+# ``engine_code``): 0 identity, 1 sigmoid, 2 tanh, 3 relu, 4 leaky relu
+# (parameter: the slope), 5 softmax.
+_KNOWN_CODES = range(6)
 
 
-def activation_code(name: str) -> tuple[int, float]:
-    """The kernels' code for a canonical activation name, and its slope."""
-    if name.startswith("leaky_relu("):
-        return _CODES["leaky_relu"], float(name[len("leaky_relu(") : -1])
-    return _CODES[name], 0.0
+def supports(name: str) -> bool:
+    """Whether the compiled loop implements the activation ``name``."""
+    code = get_activation(name).engine_code
+    return code is not None and code[0] in _KNOWN_CODES
 
 
 for _name in ("sgemm", "dgemm"):
@@ -243,28 +240,32 @@ def _epoch(
 
 
 def sgd_epoch(
+    params: Sequence[np.ndarray],
+    activation_names: Sequence[str],
     X: np.ndarray,
     targets: np.ndarray,
     order: np.ndarray,
-    params: Sequence[np.ndarray],
-    buffers: dict[str, list[np.ndarray]],
-    activation_names: Sequence[str],
     batch_size: int,
     learning_rate: float,
     cross_entropy: bool,
     decay: float,
+    buffers: dict[str, list[np.ndarray]],
 ) -> None:
     """One epoch of mini-batch SGD in compiled code, updating ``params`` in place.
 
-    The arguments are those of :meth:`Network._sgd_epoch`; ``buffers`` come
-    from :meth:`Network._buffers` (``A[l]`` of the hidden layers end in a
-    column of ones, which the kernel never writes).
+    The arguments are those of :func:`mlpinspect.network._training.sgd_epoch`;
+    ``buffers`` come from :func:`~mlpinspect.network._training.buffers`
+    (``A[l]`` of the hidden layers end in a column of ones, which the kernel
+    never writes).
     """
     dtype = params[0].dtype
     codes = np.empty(len(params), dtype=np.int64)
     slopes = np.zeros(len(params), dtype=dtype)
     for i, name in enumerate(activation_names):
-        codes[i], slopes[i] = activation_code(name)
+        code = get_activation(name).engine_code
+        if code is None or code[0] not in _KNOWN_CODES:
+            raise ValueError(f"the compiled loop does not implement {name!r}")
+        codes[i], slopes[i] = code
     scratch = (
         np.zeros(6, dtype=np.int32),  # scipy's BLAS takes 32-bit integers
         np.zeros(3, dtype=dtype),  # alpha, beta, and a cell for rounding
