@@ -96,3 +96,70 @@ def mlps_and_inputs(draw, max_rows: int = 8, **mlp_kwargs) -> tuple[MLP, np.ndar
     """A random MLP (``mlps(**mlp_kwargs)``) and inputs for it."""
     mlp = draw(mlps(**mlp_kwargs))
     return mlp, draw(inputs_for(mlp, max_rows=max_rows))
+
+
+# -- classifiers with class labels ---------------------------------------------
+
+LABEL_KINDS = ("str", "int", "bool")
+
+
+def class_labels(n: int, kind: str) -> st.SearchStrategy[list]:
+    """``n`` distinct class labels of one kind: ``"str"``, ``"int"`` or ``"bool"``.
+
+    Integer labels avoid ``0 .. n - 1``, so none is also an output position
+    (an integer that could be either is refused as ambiguous); booleans exist
+    only for two classes.
+    """
+    if kind == "bool":
+        if n != 2:
+            raise ValueError("boolean labels need exactly two classes")
+        return st.permutations([False, True])
+    if kind == "int":
+        values = st.integers(n, 1000) | st.integers(-1000, -1)
+        return st.lists(values, min_size=n, max_size=n, unique=True)
+    text = st.text(alphabet="abcxyz019_", min_size=1, max_size=4)
+    return st.lists(text, min_size=n, max_size=n, unique=True)
+
+
+@st.composite
+def classifiers(
+    draw, task: str = "multiclass", kind: str | None = None, **mlp_kwargs
+) -> MLP:
+    """A random classifier with class names (see :func:`mlps` for ``mlp_kwargs``).
+
+    ``task`` is ``"multiclass"`` (softmax, logits or one-vs-rest sigmoids, 2
+    to 5 classes), ``"binary"`` (one sigmoid or logit unit; two labels,
+    negative first) or ``"multilabel"`` (2 to 4 sigmoid or logit outputs).
+    The labels are of ``kind`` (any of :data:`LABEL_KINDS` when None;
+    ``"bool"`` only for two classes).
+    """
+    if task == "binary":
+        outputs, acts = {"min_outputs": 1, "max_outputs": 1}, ("sigmoid", "identity")
+    elif task == "multilabel":
+        outputs, acts = {"min_outputs": 2, "max_outputs": 4}, ("sigmoid", "identity")
+    else:
+        acts = ("softmax", "identity", "sigmoid")
+        outputs = {"min_outputs": 2, "max_outputs": 2 if kind == "bool" else 5}
+    if task == "multilabel" and kind == "bool":
+        outputs["max_outputs"] = 2
+    base = draw(mlps(output_activations=acts, **outputs, **mlp_kwargs))
+    n = 2 if task == "binary" else base.n_outputs
+    allowed = LABEL_KINDS if kind is None else (kind,)
+    kinds = [k for k in allowed if k != "bool" or n == 2]
+    names = draw(class_labels(n, draw(st.sampled_from(kinds))))
+    return MLP(base.layers, input_shape=base.input_shape, class_names=names, task=task)
+
+
+def labels_of(mlp: MLP, n: int) -> st.SearchStrategy[np.ndarray]:
+    """``n`` labels drawn from ``mlp.classes`` (for a multilabel model an
+    ``(n, n_outputs)`` 0/1 indicator matrix)."""
+    if mlp.task == "multilabel":
+        return hnp.arrays(np.int64, (n, mlp.n_outputs), elements=st.integers(0, 1))
+    labels = st.sampled_from(mlp.classes.tolist())
+    return st.lists(labels, min_size=n, max_size=n).map(np.array)
+
+
+def class_positions(mlp: MLP, y) -> np.ndarray:
+    """The class positions of the labels ``y`` (slow and obvious: a dict)."""
+    position = {label: i for i, label in enumerate(mlp.classes.tolist())}
+    return np.array([position[label] for label in np.asarray(y).tolist()], dtype=int)

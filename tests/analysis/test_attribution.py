@@ -11,7 +11,15 @@ import numpy as np
 import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
-from tests.strategies import float_arrays, inputs_for, mlps
+from tests.strategies import (
+    LABEL_KINDS,
+    class_positions,
+    classifiers,
+    float_arrays,
+    inputs_for,
+    labels_of,
+    mlps,
+)
 
 from mlpinspect import MLP, Dense, InvalidParameterError
 from mlpinspect.analysis.attribution import METHODS, Attribution, attribute
@@ -254,6 +262,11 @@ def bias_free(mlp):
 def problems(draw, max_rows=4, **mlp_kwargs):
     """A model, inputs, baselines, per-row targets and an output stage."""
     mlp = draw(mlps(**mlp_kwargs))
+    if mlp.task in ("binary", "multiclass"):
+        # Per-row targets of a classifier are labels (as `predict` returns
+        # them); the oracles take output positions, which is what a regressor's
+        # per-row targets are.
+        mlp = mlp.replace(task="regression")
     X = draw(inputs_for(mlp, max_rows=max_rows, bound=2.0))
     B = draw(float_arrays(X.shape, 2.0))
     t = draw(
@@ -280,7 +293,7 @@ def scale(result):
 def test_gradient_matches_oracle(p):
     mlp, X, _, t, stage = p
     assume(clear_of_zero(mlp, X))
-    result = attribute(mlp, X, t, "gradient", output=stage)
+    result = attribute(mlp, X, t, method="gradient", stage=stage)
     expected = slow_gradient(mlp, X, one_hot(mlp, t, len(X)), stage)
     np.testing.assert_allclose(result.values, expected, rtol=1e-9, atol=1e-10)
     assert result.completeness_error is None
@@ -292,7 +305,7 @@ def test_gradient_matches_oracle(p):
 def test_gradient_x_input_matches_oracle(p):
     mlp, X, _, t, stage = p
     assume(clear_of_zero(mlp, X))
-    result = attribute(mlp, X, t, "gradient_x_input", output=stage)
+    result = attribute(mlp, X, t, method="gradient_x_input", stage=stage)
     expected = X * slow_gradient(mlp, X, one_hot(mlp, t, len(X)), stage)
     np.testing.assert_allclose(result.values, expected, rtol=1e-9, atol=1e-10)
     W = one_hot(mlp, t, len(X))
@@ -322,12 +335,12 @@ def test_integrated_gradients_matches_oracle(p, rule, n_steps):
         mlp,
         X,
         t,
-        "integrated_gradients",
-        output=stage,
+        method="integrated_gradients",
+        stage=stage,
         baseline=B,
         rule=rule,
         n_steps=n_steps,
-        batch_size=5,  # several chunks
+        chunk_size=5,  # several chunks
     )
     W = one_hot(mlp, t, len(X))
     expected = slow_integrated_gradients(mlp, X, W, B, stage, rule, n_steps)
@@ -339,7 +352,9 @@ def test_integrated_gradients_matches_oracle(p, rule, n_steps):
 def test_deeplift_matches_oracle(p):
     mlp, X, B, t, stage = p
     assume(clear_of_zero(mlp, X))  # where DeepLIFT falls back to the derivative
-    result = attribute(mlp, X, t, "deeplift", output=stage, baseline=B, n_steps=20)
+    result = attribute(
+        mlp, X, t, method="deeplift", stage=stage, baseline=B, n_steps=20
+    )
     W = one_hot(mlp, t, len(X))
     expected = slow_deeplift(mlp, X, W, B, stage, n_steps=20)
     np.testing.assert_allclose(result.values, expected, rtol=1e-8, atol=1e-9)
@@ -351,7 +366,7 @@ def test_lrp_epsilon_matches_oracle(p, epsilon):
     mlp, X = without_tiny_values(*p[:2])
     _, _, _, t, stage = p
     assume(clear_of_zero(mlp, X, every_unit=True))
-    result = attribute(mlp, X, t, "lrp", output=stage, epsilon=epsilon)
+    result = attribute(mlp, X, t, method="lrp", stage=stage, epsilon=epsilon)
     expected = slow_lrp(mlp, X, one_hot(mlp, t, len(X)), stage, "epsilon", epsilon)
     np.testing.assert_allclose(result.values, expected, rtol=1e-8, atol=1e-9)
 
@@ -370,8 +385,8 @@ def test_lrp_alpha_beta_matches_oracle(p, rule, epsilon):
         mlp,
         X,
         t,
-        "lrp",
-        output=stage,
+        method="lrp",
+        stage=stage,
         lrp_rule=name,
         epsilon=epsilon,
         alpha=alpha,
@@ -399,12 +414,12 @@ def test_occlusion_matches_oracle(data, stage):
         mlp,
         X,
         t,
-        "occlusion",
-        output=stage,
+        method="occlusion",
+        stage=stage,
         baseline=B,
         window=window,
         stride=stride,
-        batch_size=7,
+        chunk_size=7,
     )
     expected = slow_occlusion(mlp, X, one_hot(mlp, t, len(X)), B, stage, window, stride)
     np.testing.assert_allclose(result.values, expected, rtol=1e-9, atol=1e-10)
@@ -414,7 +429,7 @@ def test_occlusion_windows_reach_the_border_like_captum():
     # Length 7, window 3, stride 3: windows at 0, 3 and a clipped one at 6.
     mlp = MLP([Dense(np.arange(1.0, 8.0)[None, :], [0.0], "identity")])
     x = np.ones((1, 7))
-    result = attribute(mlp, x, 0, "occlusion", window=3, stride=3)
+    result = attribute(mlp, x, 0, method="occlusion", window=3, stride=3)
     np.testing.assert_allclose(result.values, [[6, 6, 6, 15, 15, 15, 7]])
 
 
@@ -427,7 +442,7 @@ def test_occlusion_windows_reach_the_border_like_captum():
 @given(p=problems())
 def test_deeplift_is_complete(p):
     mlp, X, B, t, stage = p
-    result = attribute(mlp, X, t, "deeplift", output=stage, baseline=B)
+    result = attribute(mlp, X, t, method="deeplift", stage=stage, baseline=B)
     softmax_post = stage == "post" and mlp.activation_names[-1] == "softmax"
     # Exact to rounding; through a softmax the averaged Jacobian is a
     # 50-node Gauss-Legendre quadrature of an analytic function.
@@ -454,7 +469,7 @@ def test_deeplift_is_complete(p):
 def test_integrated_gradients_gauss_legendre_is_complete_on_smooth_networks(p):
     mlp, X, B, t, stage = p
     X, B = X * 0.75, B * 0.75
-    result = attribute(mlp, X, t, output=stage, baseline=B, n_steps=128)
+    result = attribute(mlp, X, t, stage=stage, baseline=B, n_steps=128)
     assert np.all(np.abs(result.completeness_error) <= 1e-6 * scale(result))
 
 
@@ -471,14 +486,14 @@ def test_integrated_gradients_error_shrinks_with_steps(p):
     errors = [
         np.abs(
             attribute(
-                mlp, X, t, output=stage, baseline=B, n_steps=n, rule="riemann_middle"
+                mlp, X, t, stage=stage, baseline=B, n_steps=n, rule="riemann_middle"
             ).completeness_error
         )
         for n in (200, 1600)
     ]
     # The midpoint rule's error falls like 1/n^2 for a smooth integrand.
     result = attribute(
-        mlp, X, t, output=stage, baseline=B, n_steps=200, rule="riemann_middle"
+        mlp, X, t, stage=stage, baseline=B, n_steps=200, rule="riemann_middle"
     )
     assert np.all(errors[1] <= errors[0] / 16 + 1e-12 * scale(result))
 
@@ -557,7 +572,7 @@ def test_integrated_gradients_on_relu_network_is_within_quadrature_bound(
 def test_gradient_x_input_is_complete_on_bias_free_homogeneous_networks(p):
     mlp, X, _, t, stage = p
     mlp = bias_free(mlp)
-    result = attribute(mlp, X, t, "gradient_x_input", output=stage)
+    result = attribute(mlp, X, t, method="gradient_x_input", stage=stage)
     np.testing.assert_allclose(result.baseline_output, 0.0, atol=0)
     assert np.all(np.abs(result.completeness_error) <= 1e-10 * scale(result))
 
@@ -572,11 +587,11 @@ def test_gradient_x_input_is_complete_on_bias_free_homogeneous_networks(p):
 def test_lrp0_is_complete_on_bias_free_homogeneous_networks(p):
     mlp, X, _, t, stage = p
     mlp, X = without_tiny_values(bias_free(mlp), X)
-    result = attribute(mlp, X, t, "lrp", output=stage, epsilon=0.0)
+    result = attribute(mlp, X, t, method="lrp", stage=stage, epsilon=0.0)
     assert np.all(np.abs(result.completeness_error) <= 1e-10 * scale(result))
     # ... and it equals gradient x input there, on rows where no unit sits at
     # z = 0 (LRP-0 passes nothing through such a unit, the gradient does).
-    gxi = attribute(mlp, X, t, "gradient_x_input", output=stage)
+    gxi = attribute(mlp, X, t, method="gradient_x_input", stage=stage)
     trace = mlp.trace(X)
     regular = np.all([np.all(z != 0, axis=1) for z in trace.pre], axis=0)
     np.testing.assert_allclose(
@@ -586,7 +601,7 @@ def test_lrp0_is_complete_on_bias_free_homogeneous_networks(p):
 
 def test_lrp_bias_absorbs_relevance():
     mlp = MLP([Dense([[1.0, 1.0]], [2.0], "identity")])
-    result = attribute(mlp, [[1.0, 3.0]], 0, "lrp", epsilon=0.0)
+    result = attribute(mlp, [[1.0, 3.0]], 0, method="lrp", epsilon=0.0)
     # z = 1 + 3 + 2 = 6; the bias keeps 2 of it.
     np.testing.assert_allclose(result.values, [[1.0, 3.0]])
     np.testing.assert_allclose(result.completeness_error, [-2.0])
@@ -601,7 +616,9 @@ def test_zplus_is_complete_on_bias_free_relu_networks(p, positive):
     mlp, X, _, t, _ = p
     mlp, X = without_tiny_values(bias_free(mlp), X)
     X = np.abs(X) if positive else X
-    result = attribute(mlp, X, t, "lrp", output="post", lrp_rule="zplus", epsilon=0)
+    result = attribute(
+        mlp, X, t, method="lrp", stage="post", lrp_rule="zplus", epsilon=0
+    )
     assert np.all(np.abs(result.completeness_error) <= 1e-10 * scale(result))
 
 
@@ -618,11 +635,11 @@ def test_alpha_beta_is_complete_when_every_unit_has_both_signs(seed):
     mlp = MLP(layers)
     X = rng.uniform(0.5, 1.0, size=(4, 6))
     assert np.all(mlp.trace(X).pre[0] > 0) and np.all(mlp.trace(X).pre[1] > 0)
-    result = attribute(mlp, X, 0, "lrp", lrp_rule="alpha_beta", epsilon=0.0)
+    result = attribute(mlp, X, 0, method="lrp", lrp_rule="alpha_beta", epsilon=0.0)
     assert np.all(np.abs(result.completeness_error) <= 1e-10 * scale(result))
     # alpha - beta != 1 scales the relevance instead
     other = attribute(
-        mlp, X, 0, "lrp", lrp_rule="alpha_beta", alpha=3, beta=1, epsilon=0
+        mlp, X, 0, method="lrp", lrp_rule="alpha_beta", alpha=3, beta=1, epsilon=0
     )
     np.testing.assert_allclose(
         other.values.sum(axis=1), 2 ** len(layers) * result.output, rtol=1e-10
@@ -645,12 +662,12 @@ def test_attribution_is_linear_in_the_target_weights(p, method, coef, data):
     k = mlp.n_outputs
     a, b = data.draw(st.integers(0, k - 1)), data.draw(st.integers(0, k - 1))
     weights = coef[0] * np.eye(k)[a] + coef[1] * np.eye(k)[b]
-    options = dict(output=stage, lrp_rule=lrp_rule, n_steps=8)
+    options = dict(stage=stage, lrp_rule=lrp_rule, n_steps=8)
     if method in ("integrated_gradients", "deeplift", "occlusion"):
         options["baseline"] = B
-    combined = attribute(mlp, X, weights, method, **options)
-    first = attribute(mlp, X, a, method, **options)
-    second = attribute(mlp, X, b, method, **options)
+    combined = attribute(mlp, X, weights, method=method, **options)
+    first = attribute(mlp, X, a, method=method, **options)
+    second = attribute(mlp, X, b, method=method, **options)
     expected = coef[0] * first.values + coef[1] * second.values
     size = 1 + np.abs(first.values).max() + np.abs(second.values).max()
     np.testing.assert_allclose(combined.values, expected, rtol=1e-9, atol=1e-9 * size)
@@ -673,7 +690,7 @@ def test_feature_equal_to_its_baseline_gets_zero(p, method, data):
     j = data.draw(st.integers(0, mlp.n_inputs - 1))
     X = X.copy()
     X[:, j] = B[:, j]
-    result = attribute(mlp, X, t, method, output=stage, baseline=B)
+    result = attribute(mlp, X, t, method=method, stage=stage, baseline=B)
     assert np.all(result.values[:, j] == 0.0)
 
 
@@ -687,7 +704,7 @@ def test_feature_equal_to_its_baseline_gets_zero(p, method, data):
 )
 def test_gradient_matches_central_differences(p):
     mlp, X, _, t, stage = p
-    result = attribute(mlp, X, t, "gradient", output=stage)
+    result = attribute(mlp, X, t, method="gradient", stage=stage)
     W = one_hot(mlp, t, len(X))
     h = 1e-5
     for row, (x, w) in enumerate(zip(X, W)):
@@ -702,11 +719,13 @@ def test_gradient_matches_central_differences(p):
 
 @settings(max_examples=25, deadline=None)
 @given(p=problems(max_rows=6), method=st.sampled_from(sorted(METHODS)))
-def test_result_does_not_depend_on_batch_size(p, method):
+def test_result_does_not_depend_on_chunk_size(p, method):
     mlp, X, B, t, stage = p
     kwargs = {"baseline": B} if method in ("integrated_gradients", "deeplift") else {}
-    small = attribute(mlp, X, t, method, output=stage, batch_size=1, **kwargs)
-    large = attribute(mlp, X, t, method, output=stage, batch_size=10_000, **kwargs)
+    small = attribute(mlp, X, t, method=method, stage=stage, chunk_size=1, **kwargs)
+    large = attribute(
+        mlp, X, t, method=method, stage=stage, chunk_size=10_000, **kwargs
+    )
     np.testing.assert_allclose(small.values, large.values, rtol=1e-12, atol=1e-12)
 
 
@@ -717,9 +736,11 @@ def test_result_does_not_depend_on_batch_size(p, method):
 )
 def test_one_shared_baseline_equals_the_same_baseline_per_row(p, method):
     mlp, X, B, t, stage = p
-    shared = attribute(mlp, X, t, method, output=stage, baseline=B[0], n_steps=6)
+    shared = attribute(mlp, X, t, method=method, stage=stage, baseline=B[0], n_steps=6)
     tiled = np.tile(B[0], (len(X), 1))
-    per_row = attribute(mlp, X, t, method, output=stage, baseline=tiled, n_steps=6)
+    per_row = attribute(
+        mlp, X, t, method=method, stage=stage, baseline=tiled, n_steps=6
+    )
     np.testing.assert_allclose(shared.values, per_row.values, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(shared.baseline_output, per_row.baseline_output)
     assert shared.baseline.shape == X.shape
@@ -731,7 +752,7 @@ def test_deeplift_and_ig_agree_on_a_linear_model():
     X, B = rng.normal(size=(5, 4)), rng.normal(size=(5, 4))
     expected = (X - B) * mlp.layers[0].weight[1]
     for method in ("integrated_gradients", "deeplift"):
-        result = attribute(mlp, X, 1, method, baseline=B, n_steps=1)
+        result = attribute(mlp, X, 1, method=method, baseline=B, n_steps=1)
         np.testing.assert_allclose(result.values, expected, rtol=1e-12)
 
 
@@ -757,16 +778,16 @@ def image_mlp():
 def test_values_have_the_shape_of_x(image_mlp, method):
     rng = np.random.default_rng(2)
     images = rng.random((4, 3, 4))
-    result = attribute(image_mlp, images, 0, method, n_steps=4)
+    result = attribute(image_mlp, images, 0, method=method, n_steps=4)
     assert isinstance(result, Attribution)
     assert result.values.shape == (4, 3, 4)
     assert result.output.shape == (4,)
     assert result.method == method
     assert result.input_shape == (3, 4)
-    flat = attribute(image_mlp, images.reshape(4, 12), 0, method, n_steps=4)
+    flat = attribute(image_mlp, images.reshape(4, 12), 0, method=method, n_steps=4)
     assert flat.values.shape == (4, 12)
     np.testing.assert_allclose(flat.values.reshape(4, 3, 4), result.values)
-    single = attribute(image_mlp, images[0].ravel(), 0, method, n_steps=4)
+    single = attribute(image_mlp, images[0].ravel(), 0, method=method, n_steps=4)
     assert single.values.shape == (12,)
     np.testing.assert_allclose(single.values, flat.values[0])
     if result.baseline is not None:
@@ -789,36 +810,36 @@ def test_target_forms_agree(image_mlp):
 
 def test_per_row_targets(image_mlp):
     X = np.random.default_rng(4).random((3, 12))
-    mixed = attribute(image_mlp, X, [0, 2, 1], "gradient")
+    mixed = attribute(image_mlp, X, [0, 2, 1], method="gradient")
     for row, t in enumerate([0, 2, 1]):
-        alone = attribute(image_mlp, X[row : row + 1], t, "gradient")
+        alone = attribute(image_mlp, X[row : row + 1], t, method="gradient")
         np.testing.assert_allclose(mixed.values[row], alone.values[0], rtol=1e-12)
 
 
 def test_output_post_attributes_the_probability(image_mlp):
     X = np.random.default_rng(5).random((2, 12))
-    post = attribute(image_mlp, X, 2, "deeplift", output="post")
-    pre = attribute(image_mlp, X, 2, "deeplift", output="pre")
+    post = attribute(image_mlp, X, 2, method="deeplift", stage="post")
+    pre = attribute(image_mlp, X, 2, method="deeplift", stage="pre")
     trace = image_mlp.trace(X)
     np.testing.assert_allclose(post.output, trace.post[-1][:, 2])
     np.testing.assert_allclose(pre.output, trace.pre[-1][:, 2])
-    assert post.output_stage == "post"
+    assert post.stage == "post"
 
 
 def test_baseline_forms(image_mlp):
     rng = np.random.default_rng(6)
     X = rng.random((3, 3, 4))
     b = rng.random((3, 4))
-    one = attribute(image_mlp, X, 0, "deeplift", baseline=b)
-    flat = attribute(image_mlp, X, 0, "deeplift", baseline=b.ravel())
-    rows = attribute(image_mlp, X, 0, "deeplift", baseline=np.stack([b] * 3))
+    one = attribute(image_mlp, X, 0, method="deeplift", baseline=b)
+    flat = attribute(image_mlp, X, 0, method="deeplift", baseline=b.ravel())
+    rows = attribute(image_mlp, X, 0, method="deeplift", baseline=np.stack([b] * 3))
     for other in (flat, rows):
         np.testing.assert_allclose(other.values, one.values, rtol=1e-14)
-    scalar = attribute(image_mlp, X, 0, "deeplift", baseline=0.5)
-    full = attribute(image_mlp, X, 0, "deeplift", baseline=np.full((3, 4), 0.5))
+    scalar = attribute(image_mlp, X, 0, method="deeplift", baseline=0.5)
+    full = attribute(image_mlp, X, 0, method="deeplift", baseline=np.full((3, 4), 0.5))
     np.testing.assert_allclose(scalar.values, full.values, rtol=1e-14)
-    default = attribute(image_mlp, X, 0, "deeplift")
-    zeros = attribute(image_mlp, X, 0, "deeplift", baseline=0)
+    default = attribute(image_mlp, X, 0, method="deeplift")
+    zeros = attribute(image_mlp, X, 0, method="deeplift", baseline=0)
     np.testing.assert_allclose(default.values, zeros.values)
     assert not one.baseline.flags.writeable
     assert b.flags.writeable  # the caller's array is untouched
@@ -834,19 +855,19 @@ def test_float32_models_and_inputs_are_computed_in_float64():
         ]
     )
     X = rng.normal(size=(2, 4)).astype(np.float32)
-    result = attribute(mlp, X, 0, "deeplift")
+    result = attribute(mlp, X, 0, method="deeplift")
     assert result.values.dtype == np.float64
     assert np.all(np.abs(result.completeness_error) < 1e-12)
 
 
 def test_repr_is_concise(image_mlp):
-    result = attribute(image_mlp, np.ones((2, 12)), 0, "deeplift")
+    result = attribute(image_mlp, np.ones((2, 12)), 0, method="deeplift")
     text = repr(result)
     assert text.startswith("Attribution(method='deeplift', n_samples=2")
     assert "max_abs_completeness_error" in text
     assert "\n" not in text and len(text) < 200
     assert "completeness" not in repr(
-        attribute(image_mlp, np.ones((2, 12)), 0, "gradient")
+        attribute(image_mlp, np.ones((2, 12)), 0, method="gradient")
     )
 
 
@@ -854,7 +875,7 @@ def test_options_are_recorded(image_mlp):
     result = attribute(image_mlp, np.ones((1, 12)), 0, rule="riemann_left", n_steps=7)
     assert result.options == {"rule": "riemann_left", "n_steps": 7}
     assert result.convergence_delta is result.completeness_error
-    lrp = attribute(image_mlp, np.ones((1, 12)), 0, "lrp", epsilon=0.5)
+    lrp = attribute(image_mlp, np.ones((1, 12)), 0, method="lrp", epsilon=0.5)
     assert lrp.options["epsilon"] == 0.5 and lrp.options["lrp_rule"] == "epsilon"
     with pytest.raises(TypeError):
         lrp.options["epsilon"] = 1.0  # read-only
@@ -864,20 +885,20 @@ def test_unknown_method_lists_the_known_ones(image_mlp):
     with pytest.raises(
         InvalidParameterError, match=r"`method`.*'deeplift'.*'occlusion'"
     ):
-        attribute(image_mlp, np.ones((1, 12)), 0, "shap")
+        attribute(image_mlp, np.ones((1, 12)), 0, method="shap")
 
 
 @pytest.mark.parametrize(
     ("target", "match"),
     [
-        (3, r"`target` must be <= 2"),
-        (-1, r"`target` must be >= 0"),
-        ([0, 5], r"`target` must hold output indices in \[0, 2\]"),
-        ([0, 1, 2], r"one per row, shape \(2,\)"),
-        ("cow", r"`target` must be one of the class names"),
+        (3, r"`target` must be an output position in \[0, 2\].*got 3"),
+        (-1, r"`target` must be an output position in \[0, 2\].*got -1"),
+        ([0, 5], r"`target` must hold class labels .* 5, at row 1"),
+        ([0, 1, 2], r"one per row \(shape \(2,\)\)"),
+        ("cow", r"`target` must be one of the class labels \['cat', 'dog', 'eel'\]"),
         (np.array([0.5, 0.5]), r"shape \(3,\) or \(2, 3\)"),
         (None, r"`target` is required for a model with 3 outputs"),
-        (True, r"`target` must be an output index"),
+        (True, r"`target` must be an output position.*not booleans"),
     ],
 )
 def test_bad_targets_are_named(image_mlp, target, match):
@@ -887,7 +908,7 @@ def test_bad_targets_are_named(image_mlp, target, match):
 
 def test_target_may_be_omitted_for_a_single_output():
     mlp = MLP([Dense([[1.0, 2.0]], [0.0], "identity")])
-    result = attribute(mlp, [[1.0, 1.0]], None, "gradient")
+    result = attribute(mlp, [[1.0, 1.0]], None, method="gradient")
     np.testing.assert_allclose(result.values, [[1.0, 2.0]])
 
 
@@ -899,14 +920,14 @@ def test_bad_baseline_shape_is_named(image_mlp):
 
 
 def test_bad_x_is_named(image_mlp):
-    with pytest.raises(InvalidParameterError, match=r"`X` must have 12 features"):
+    with pytest.raises(InvalidParameterError, match=r"`X` must have shape \(n, 12\)"):
         attribute(image_mlp, np.ones((2, 11)), 0)
 
 
 @pytest.mark.parametrize("lrp_rule", ["zplus", "alpha_beta"])
 def test_zplus_on_sigmoid_network_names_layer_and_activation(image_mlp, lrp_rule):
     with pytest.raises(InvalidParameterError, match=r"layer 0 uses 'sigmoid'"):
-        attribute(image_mlp, np.ones((1, 12)), 0, "lrp", lrp_rule=lrp_rule)
+        attribute(image_mlp, np.ones((1, 12)), 0, method="lrp", lrp_rule=lrp_rule)
 
 
 @pytest.mark.parametrize(
@@ -915,8 +936,8 @@ def test_zplus_on_sigmoid_network_names_layer_and_activation(image_mlp, lrp_rule
         ({"rule": "simpson"}, r"`rule` must be one of 'gauss_legendre'"),
         ({"n_steps": 0}, r"`n_steps` must be >= 1"),
         ({"rule": "riemann_trapezoid", "n_steps": 1}, r"`n_steps` must be >= 2"),
-        ({"output": "logit"}, r"`output` must be one of 'pre', 'post'"),
-        ({"batch_size": 0}, r"`batch_size` must be >= 1"),
+        ({"stage": "logit"}, r"`stage` must be one of 'pre', 'post'"),
+        ({"chunk_size": 0}, r"`chunk_size` must be >= 1"),
         ({"method": "lrp", "epsilon": -1.0}, r"`epsilon` must be >= 0"),
         ({"method": "lrp", "lrp_rule": "gamma"}, r"`lrp_rule` must be one of"),
         ({"method": "occlusion", "window": (2, 5)}, r"`window\[1\]` must be <= 4"),
@@ -941,7 +962,7 @@ def test_gradient_x_input_example_by_hand():
             Dense([[1.0, 2.0]], [0.5], "identity"),
         ]
     )
-    result = attribute(mlp, [[2.0, 1.0]], 0, "gradient_x_input")
+    result = attribute(mlp, [[2.0, 1.0]], 0, method="gradient_x_input")
     np.testing.assert_allclose(result.values, [[4.0, 3.0]])
     np.testing.assert_allclose(result.output, [5.5])
     np.testing.assert_allclose(result.baseline_output, [0.5])  # f(0)
@@ -957,3 +978,114 @@ def test_docstring_examples_run():
         result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
         assert result.failed == 0
     assert doctest.testmod(attribution).attempted > 0
+
+
+# ---------------------------------------------------------------------------
+# Class labels, DataFrames and binary heads.
+# ---------------------------------------------------------------------------
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.data(), st.sampled_from(LABEL_KINDS), st.sampled_from(["pre", "post"]))
+def test_targets_may_be_labels_of_every_kind(data, kind, stage):
+    mlp = data.draw(classifiers(kind=kind))
+    X = data.draw(inputs_for(mlp, max_rows=5, bound=2.0))
+    y = data.draw(labels_of(mlp, X.shape[0]))
+    positions = class_positions(mlp, y)
+    c = data.draw(st.integers(0, mlp.n_outputs - 1))
+    label = mlp.classes.tolist()[c]
+    method = data.draw(st.sampled_from(["gradient", "integrated_gradients", "lrp"]))
+    by_position = attribute(mlp, X, c, method=method, stage=stage, n_steps=8)
+    for target in (label, str(label)):
+        by_label = attribute(mlp, X, target, method=method, stage=stage, n_steps=8)
+        np.testing.assert_array_equal(by_label.values, by_position.values)
+        np.testing.assert_array_equal(by_label.target, np.full(X.shape[0], c))
+    per_row = attribute(mlp, X, y, method=method, stage=stage, n_steps=8)
+    oracle = attribute(
+        mlp, X, one_hot(mlp, positions, X.shape[0]), method=method, stage=stage,
+        n_steps=8,
+    )  # fmt: skip
+    np.testing.assert_array_equal(per_row.target, positions)
+    np.testing.assert_allclose(per_row.values, oracle.values, rtol=1e-13, atol=1e-300)
+
+
+def test_unknown_target_labels_are_named(image_mlp):
+    X = np.ones((3, 12))
+    with pytest.raises(
+        InvalidParameterError, match=r"`target` holds labels .*'cow'.* at row 1"
+    ):
+        attribute(image_mlp, X, ["dog", "cow", "eel"])
+    with pytest.raises(InvalidParameterError, match=r"`target` must be one of"):
+        attribute(image_mlp, X, "Dog")
+
+
+def test_dataframe_inputs_keep_their_column_names():
+    pd = pytest.importorskip("pandas")
+    rng = np.random.default_rng(0)
+    mlp = MLP(
+        [
+            Dense(rng.normal(size=(4, 3)), rng.normal(size=4), "tanh"),
+            Dense(rng.normal(size=(2, 4)), rng.normal(size=2), "softmax"),
+        ]
+    )
+    df = pd.DataFrame(rng.normal(size=(5, 3)), columns=["age", "height", "weight"])
+    result = attribute(mlp, df, 1, method="deeplift")
+    assert result.feature_names == ("age", "height", "weight")
+    np.testing.assert_array_equal(
+        result.values, attribute(mlp, df.to_numpy(), 1, method="deeplift").values
+    )
+    assert attribute(mlp, df.to_numpy(), 1).feature_names is None
+    named = mlp.replace(feature_names=["age", "height", "weight"])
+    assert attribute(named, df.to_numpy(), 1).feature_names == tuple(df.columns)
+    with pytest.raises(InvalidParameterError, match=r"`X` has columns that differ"):
+        attribute(named, df[["height", "age", "weight"]], 1)
+
+
+@pytest.mark.parametrize("method", sorted(METHODS))
+@pytest.mark.parametrize("stage", ["pre", "post"])
+def test_binary_negative_class_is_minus_the_positive_one(method, stage):
+    rng = np.random.default_rng(0)
+    mlp = MLP(
+        [
+            Dense(rng.normal(size=(4, 3)), rng.normal(size=4), "relu"),
+            Dense(rng.normal(size=(1, 4)), rng.normal(size=1), "sigmoid"),
+        ],
+        class_names=["no", "yes"],
+    )
+    X = rng.normal(size=(6, 3))
+    yes = attribute(mlp, X, "yes", method=method, stage=stage)
+    no = attribute(mlp, X, "no", method=method, stage=stage)
+    np.testing.assert_allclose(no.values, -yes.values, rtol=1e-14, atol=1e-300)
+    np.testing.assert_allclose(no.output, -yes.output, rtol=1e-14)
+    np.testing.assert_array_equal(yes.target, np.zeros(6, dtype=int))
+    np.testing.assert_array_equal(no.target, -np.ones((6, 1)))  # a direction
+    # the one unit, by default or by position, is the positive class
+    for target in (None, 0):
+        same = attribute(mlp, X, target, method=method, stage=stage)
+        np.testing.assert_array_equal(same.values, yes.values)
+    # per-row labels pick the sign row by row
+    labels = np.array(["no", "yes", "yes", "no", "no", "yes"])
+    mixed = attribute(mlp, X, labels, method=method, stage=stage)
+    expected = np.where((labels == "yes")[:, None], yes.values, no.values)
+    np.testing.assert_allclose(mixed.values, expected, rtol=1e-13, atol=1e-300)
+
+
+def test_predicted_integer_labels_are_per_row_targets():
+    rng = np.random.default_rng(0)
+    binary = MLP(
+        [
+            Dense(rng.normal(size=(3, 2)), np.zeros(3), "relu"),
+            Dense(rng.normal(size=(1, 3)), [0.1], "sigmoid"),
+        ],
+        class_names=[0, 1],  # what scikit-learn's binary classifiers have
+    )
+    X = rng.normal(size=(6, 2))
+    predicted = binary.predict(X)
+    result = attribute(binary, X, predicted, method="gradient")
+    expected = np.where(predicted[:, None] == 1, 1.0, -1.0)
+    np.testing.assert_array_equal(result.target, expected)
+
+
+def test_a_bad_per_row_target_is_named_by_its_row(image_mlp):
+    with pytest.raises(InvalidParameterError, match=r"`target`.*5.* at row 0"):
+        attribute(image_mlp, np.ones((2, 12)), [5, 0])

@@ -2,8 +2,8 @@
 
 The torch model is an ``nn.Sequential`` of ``nn.Linear`` layers and activation
 *modules* (Captum's DeepLift and LRP hook modules, not functional calls). It
-ends with the output activation for ``output="post"`` and without it for
-``output="pre"``. Tolerances and conventions are documented in
+ends with the output activation for ``stage="post"`` and without it for
+``stage="pre"``. Tolerances and conventions are documented in
 :mod:`mlpinspect.analysis.attribution` ("Compared with Captum").
 """
 
@@ -99,10 +99,10 @@ def test_gradient_and_gradient_x_input(sizes, acts, stage):
     X, _ = data(0, sizes[0])
     target = np.arange(len(X)) % sizes[-1]
     model = torch_model(mlp, stage)
-    ours = attribute(mlp, X, target, "gradient", output=stage).values
+    ours = attribute(mlp, X, target, method="gradient", stage=stage).values
     theirs = captum_attr.Saliency(model).attribute(t(X), target=t(target), abs=False)
     assert_close(ours, theirs, 1e-12)
-    ours = attribute(mlp, X, target, "gradient_x_input", output=stage).values
+    ours = attribute(mlp, X, target, method="gradient_x_input", stage=stage).values
     theirs = captum_attr.InputXGradient(model).attribute(t(X), target=t(target))
     assert_close(ours, theirs, 1e-12)
 
@@ -122,7 +122,7 @@ def test_integrated_gradients(sizes, acts, stage, rule, captum_rule):
     X, B = data(1, sizes[0])
     target = np.arange(len(X)) % sizes[-1]
     ours = attribute(
-        mlp, X, target, output=stage, baseline=B, n_steps=20, rule=rule
+        mlp, X, target, stage=stage, baseline=B, n_steps=20, rule=rule
     ).values
     theirs = captum_attr.IntegratedGradients(torch_model(mlp, stage)).attribute(
         t(X), baselines=t(B), target=t(target), n_steps=20, method=captum_rule
@@ -151,7 +151,7 @@ def test_deeplift(sizes, acts, stage):
     mlp = random_mlp(3, sizes, acts)
     X, B = data(3, sizes[0])
     target = np.arange(len(X)) % sizes[-1]
-    ours = attribute(mlp, X, target, "deeplift", output=stage, baseline=B)
+    ours = attribute(mlp, X, target, method="deeplift", stage=stage, baseline=B)
     theirs = captum_attr.DeepLift(torch_model(mlp, stage)).attribute(
         t(X), baselines=t(B), target=t(target)
     )
@@ -162,7 +162,7 @@ def test_deeplift_through_softmax_keeps_completeness_where_captum_does_not():
     sizes, acts = NETWORKS["sigmoid-softmax"]
     mlp = random_mlp(4, sizes, acts)
     X, B = data(4, sizes[0])
-    ours = attribute(mlp, X, 1, "deeplift", output="post", baseline=B)
+    ours = attribute(mlp, X, 1, method="deeplift", stage="post", baseline=B)
     assert np.all(np.abs(ours.completeness_error) < 1e-10)
     _, delta = captum_attr.DeepLift(torch_model(mlp, "post")).attribute(
         t(X), baselines=t(B), target=1, return_convergence_delta=True
@@ -184,7 +184,7 @@ def test_lrp_epsilon(sizes, acts, stage):
     mlp = random_mlp(5, sizes, acts)
     X, _ = data(5, sizes[0])
     target = np.arange(len(X)) % sizes[-1]
-    ours = attribute(mlp, X, target, "lrp", output=stage, epsilon=1e-9)
+    ours = attribute(mlp, X, target, method="lrp", stage=stage, epsilon=1e-9)
     lrp = captum_attr.LRP(torch_model(mlp, stage))
     theirs, delta = lrp.attribute(t(X), target=t(target), return_convergence_delta=True)
     assert_close(ours.values, theirs, 1e-9)
@@ -202,7 +202,7 @@ def test_lrp_zplus(bias):
     if bias:  # Captum keeps the whole bias; we keep its positive part.
         mlp = MLP([Dense(d.weight, np.abs(d.bias), d.activation) for d in mlp.layers])
     X, _ = data(6, 7, positive=True)
-    ours = attribute(mlp, X, 2, "lrp", lrp_rule="zplus", epsilon=1e-9)
+    ours = attribute(mlp, X, 2, method="lrp", lrp_rule="zplus", epsilon=1e-9)
     model = torch_model(mlp, "pre")
     for module in model:
         if isinstance(module, nn.Linear):
@@ -216,7 +216,7 @@ def test_feature_ablation(sizes, acts, stage):
     mlp = random_mlp(7, sizes, acts)
     X, B = data(7, sizes[0])
     target = np.arange(len(X)) % sizes[-1]
-    ours = attribute(mlp, X, target, "occlusion", output=stage, baseline=B)
+    ours = attribute(mlp, X, target, method="occlusion", stage=stage, baseline=B)
     theirs = captum_attr.FeatureAblation(torch_model(mlp, stage)).attribute(
         t(X), baselines=t(B), target=t(target)
     )
@@ -237,7 +237,9 @@ def test_occlusion_on_images(window, stride):
     )
     X = rng.random((4, 5, 7))
     B = np.full((5, 7), 0.25)
-    ours = attribute(mlp, X, 1, "occlusion", baseline=B, window=window, stride=stride)
+    ours = attribute(
+        mlp, X, 1, method="occlusion", baseline=B, window=window, stride=stride
+    )
     image_model = nn.Sequential(nn.Flatten(), torch_model(mlp, "pre"))
     theirs = captum_attr.Occlusion(image_model).attribute(
         t(X),

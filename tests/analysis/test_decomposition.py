@@ -4,7 +4,16 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from tests.strategies import inputs_for, labels_for, mlps, mlps_and_inputs
+from tests.strategies import (
+    LABEL_KINDS,
+    class_positions,
+    classifiers,
+    inputs_for,
+    labels_for,
+    labels_of,
+    mlps,
+    mlps_and_inputs,
+)
 
 from mlpinspect import MLP, Dense, InvalidParameterError
 from mlpinspect.analysis import (
@@ -122,7 +131,7 @@ def test_iter_decompose_and_streams_equal_one_shot():
     full = decompose(mlp, X)
     # BLAS may round a product differently for different batch shapes.
     same = {"rtol": 1e-13, "atol": 1e-15}
-    parts = list(iter_decompose(mlp, X, batch_size=4))
+    parts = list(iter_decompose(mlp, X, chunk_size=4))
     assert [p.contributions.shape[0] for p in parts] == [4, 4, 3]
     np.testing.assert_allclose(
         np.concatenate([p.contributions for p in parts]), full.contributions, **same
@@ -142,7 +151,9 @@ def test_iter_decompose_checks_arguments_when_called():
         iter_decompose(mlp, np.zeros((2, 8)), layer=5)
     with pytest.raises(InvalidParameterError, match=r"`units\[0\]`.*got 9"):
         iter_decompose(mlp, np.zeros((2, 8)), units=[9])
-    with pytest.raises(InvalidParameterError, match=r"`units` must be in"):
+    with pytest.raises(
+        InvalidParameterError, match=r"`units` must be an output position in \[0, 2\]"
+    ):
         iter_decompose(mlp, np.zeros((2, 8)), units=9)
 
 
@@ -153,12 +164,12 @@ def test_decompose_errors():
         decompose(mlp, X, layer=-3)
     with pytest.raises(InvalidParameterError, match=r"`units\[1\]`.*\[0, 2\]"):
         decompose(mlp, X, units=[0, 3])
-    with pytest.raises(InvalidParameterError, match=r"`X`.*8 features"):
+    with pytest.raises(InvalidParameterError, match=r"`X`.*shape \(n, 8\).*\(3, 5\)"):
         decompose(mlp, X[:, :5])
     X[0, 0] = np.inf
     with pytest.raises(InvalidParameterError, match=r"`X`.*finite"):
         decompose(mlp, X)
-    with pytest.raises(InvalidParameterError, match=r"`X`.*empty"):
+    with pytest.raises(InvalidParameterError, match=r"`X`.*at least one input"):
         decompose(mlp, np.zeros((0, 8)))
     with pytest.raises(InvalidParameterError, match=r"`X`"):
         decompose(mlp, None)
@@ -215,9 +226,9 @@ def test_class_contributions_match_the_reference_over_any_batch_split(data):
     cuts = sorted(data.draw(st.lists(st.integers(0, X.shape[0]), max_size=4)))
     bounds = [0, *cuts, X.shape[0]]
     pairs = [(X[a:b], y[a:b]) for a, b in zip(bounds, bounds[1:], strict=False)]
-    one_shot = class_contributions(mlp, X, y, batch_size=X.shape[0])
+    one_shot = class_contributions(mlp, X, y, chunk_size=X.shape[0])
     streamed = class_contributions(mlp, iter(pairs))
-    batched = class_contributions(mlp, X, y, batch_size=data.draw(st.integers(1, 5)))
+    batched = class_contributions(mlp, X, y, chunk_size=data.draw(st.integers(1, 5)))
     mean, std, pos, neg, pre = _reference_class_contributions(mlp, X, y)
     for result in (one_shot, streamed, batched):
         np.testing.assert_array_equal(
@@ -314,21 +325,231 @@ def test_class_contributions_errors():
     y = np.array([0, 1, 2, 0, 1])
     with pytest.raises(InvalidParameterError, match=r"`y`.*required"):
         class_contributions(mlp, X)
-    with pytest.raises(InvalidParameterError, match=r"`y`.*one label per row.*5"):
+    with pytest.raises(InvalidParameterError, match=r"`y`.*one label per sample \(5\)"):
         class_contributions(mlp, X, y[:4])
-    with pytest.raises(InvalidParameterError, match=r"`y`.*\[0, 2\]"):
+    with pytest.raises(InvalidParameterError, match=r"`y`.*does not know: \[3\]"):
         class_contributions(mlp, X, [0, 1, 2, 3, 0])
-    with pytest.raises(InvalidParameterError, match=r"`layer`.*one unit per class"):
+    with pytest.raises(
+        InvalidParameterError, match=r"`layer`.*one unit per output \(3"
+    ):
         class_contributions(mlp, X, y, layer=0)
     with pytest.raises(InvalidParameterError, match=r"`y` must be None"):
         class_contributions(mlp, [(X, y)], y)
-    with pytest.raises(InvalidParameterError, match=r"`X` batch 0.*pair"):
+    with pytest.raises(
+        InvalidParameterError, match=r"`X` batch 0.*\(X_batch, y_batch\) tuple"
+    ):
         class_contributions(mlp, iter([X]))
     with pytest.raises(InvalidParameterError, match=r"`y \(batch 1\)`.*one label"):
         class_contributions(mlp, [(X, y), (X, y[:3])])
-    with pytest.raises(InvalidParameterError, match=r"`X`.*8 features"):
+    with pytest.raises(InvalidParameterError, match=r"`X`.*shape \(n, 8\).*\(5, 7\)"):
         class_contributions(mlp, X[:, 1:], y)
     with pytest.raises(InvalidParameterError, match=r"`X`.*empty"):
         class_contributions(mlp, iter([]))
-    with pytest.raises(InvalidParameterError, match=r"`batch_size`"):
-        class_contributions(mlp, X, y, batch_size=0)
+    with pytest.raises(InvalidParameterError, match=r"`chunk_size`"):
+        class_contributions(mlp, X, y, chunk_size=0)
+
+
+# -- class labels, DataFrames, binary and multilabel heads ---------------------
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.data(), st.sampled_from(LABEL_KINDS))
+def test_class_contributions_read_labels_of_every_kind(data, kind):
+    mlp = data.draw(classifiers(kind=kind, min_layers=2))
+    X = data.draw(inputs_for(mlp, max_rows=10))
+    y = data.draw(labels_of(mlp, X.shape[0]))
+    positions = class_positions(mlp, y)
+    by_label = class_contributions(mlp, X, y)
+    assert by_label.class_names == tuple(str(c) for c in mlp.classes.tolist())
+    np.testing.assert_array_equal(
+        by_label.counts, np.bincount(positions, minlength=mlp.n_outputs)
+    )
+    mean, std, pos, neg, pre = _reference_class_contributions(mlp, X, positions)
+    np.testing.assert_allclose(by_label.mean_contribution, mean, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(by_label.std_contribution, std, rtol=1e-6, atol=1e-7)
+    np.testing.assert_array_equal(by_label.positive_share, pos)
+    np.testing.assert_array_equal(by_label.negative_share, neg)
+    np.testing.assert_allclose(by_label.mean_pre_activation, pre, rtol=1e-9, atol=1e-9)
+
+
+def test_unknown_labels_are_refused_naming_them():
+    mlp = _mlp(class_names=["a", "b", "c"])
+    X = np.random.default_rng(0).random((4, 8))
+    with pytest.raises(
+        InvalidParameterError, match=r"`y` holds labels the model does not know: \['d'"
+    ):
+        class_contributions(mlp, X, ["a", "d", "b", "e"])
+    ints = _mlp(class_names=[10, 20, 30])
+    with pytest.raises(InvalidParameterError, match=r"does not know: \[15\]"):
+        class_contributions(ints, X, [10, 15, 20, 30])
+    with pytest.raises(InvalidParameterError, match=r"`y \(batch 1\)`.*\['z'\]"):
+        class_contributions(mlp, [(X[:2], ["a", "b"]), (X[2:], ["c", "z"])])
+
+
+def test_decompose_keeps_dataframe_columns():
+    pd = pytest.importorskip("pandas")
+    mlp = _mlp()
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame(rng.random((6, 8)), columns=list("abcdefgh"))
+    d = decompose(mlp, df, layer=0)
+    assert d.source_names == tuple(df.columns)
+    np.testing.assert_array_equal(
+        d.contributions, decompose(mlp, df.to_numpy(), layer=0).contributions
+    )
+    assert decompose(mlp, [df[:2], df[2:]], layer=0).source_names == tuple(df.columns)
+    parts = list(iter_decompose(mlp, df, layer=0, chunk_size=4))
+    assert [p.source_names for p in parts] == [tuple(df.columns)] * 2
+    # the output layer's sources are hidden units, not features
+    assert decompose(mlp, df).source_names is None
+    renamed = df.rename(columns={"c": "z"})
+    named = mlp.replace(feature_names=list("abcdefgh"))
+    assert decompose(named, df.to_numpy(), layer=0).source_names == tuple(df.columns)
+    with pytest.raises(InvalidParameterError, match=r"columns that differ.*'z' != 'c'"):
+        decompose(named, renamed, layer=0)
+    with pytest.raises(InvalidParameterError, match=r"`X \(batch 1\)` has columns"):
+        decompose(mlp, [df[:2], renamed[2:]], layer=0)
+
+
+def _binary_mlp(seed=0):
+    rng = np.random.default_rng(seed)
+    return MLP(
+        [
+            Dense(rng.normal(size=(5, 8)), rng.normal(size=5), "relu"),
+            Dense(rng.normal(size=(1, 5)), rng.normal(size=1), "sigmoid"),
+        ],
+        class_names=["no", "yes"],
+    )
+
+
+def test_binary_class_contributions_have_a_row_per_class():
+    mlp = _binary_mlp()
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(50, 8))
+    y = np.where(rng.random(50) < 0.4, "no", "yes")
+    table = class_contributions(mlp, X, y)
+    assert table.class_names == ("no", "yes")
+    assert table.counts.tolist() == [int((y == "no").sum()), int((y == "yes").sum())]
+    trace = mlp.trace(X)
+    logit, hidden = trace.pre[-1][:, 0], trace.post[0]
+    w, b = mlp.layers[-1].weight[0], mlp.layers[-1].bias[0]
+    # "no": its logit is minus the one unit's
+    assert table.mean_pre_activation[0] == pytest.approx(-logit[y == "no"].mean())
+    assert table.mean_pre_activation[1] == pytest.approx(logit[y == "yes"].mean())
+    np.testing.assert_allclose(
+        table.mean_contribution[0], -w * hidden[y == "no"].mean(axis=0), rtol=1e-12
+    )
+    np.testing.assert_allclose(
+        table.mean_contribution[1], w * hidden[y == "yes"].mean(axis=0), rtol=1e-12
+    )
+    np.testing.assert_array_equal(table.bias, [-b, b])
+    # a positive contribution to "yes" is a negative one to "no"
+    on = hidden != 0
+    yes_pos = ((hidden * w > 0) & on)[y == "yes"].mean(axis=0)
+    no_neg = ((-hidden * w < 0) & on)[y == "no"].mean(axis=0)
+    np.testing.assert_array_equal(table.positive_share[1], yes_pos)
+    np.testing.assert_array_equal(table.negative_share[0], no_neg)
+    # labels given as positions (0 negative, 1 positive) mean the same
+    same = class_contributions(mlp, X, (y == "yes").astype(int))
+    np.testing.assert_array_equal(same.mean_contribution, table.mean_contribution)
+
+
+def test_multilabel_rows_average_over_the_examples_carrying_each_label():
+    rng = np.random.default_rng(2)
+    mlp = MLP(
+        [
+            Dense(rng.normal(size=(5, 8)), rng.normal(size=5), "tanh"),
+            Dense(rng.normal(size=(3, 5)), rng.normal(size=3), "sigmoid"),
+        ],
+        task="multilabel",
+        class_names=["red", "green", "blue"],
+    )
+    X = rng.normal(size=(40, 8))
+    Y = (rng.random((40, 3)) < 0.5).astype(int)
+    table = class_contributions(mlp, X, Y)
+    assert table.counts.tolist() == Y.sum(axis=0).tolist()
+    d = decompose(mlp, X)
+    for c in range(3):
+        rows = Y[:, c] == 1
+        np.testing.assert_allclose(
+            table.mean_contribution[c],
+            d.contributions[rows, c].mean(axis=0),
+            rtol=1e-10,
+            atol=1e-14,
+        )
+        assert table.mean_pre_activation[c] == pytest.approx(
+            d.pre_activation[rows, c].mean()
+        )
+
+
+def test_decompose_refuses_the_negative_class_and_explains_why():
+    mlp = _binary_mlp()
+    X = np.random.default_rng(0).normal(size=(3, 8))
+    with pytest.raises(
+        InvalidParameterError,
+        match=r"`units`='no' is the negative class of a binary model: it has no "
+        r"output unit of its own \(its logit is minus the positive class's",
+    ):
+        decompose(mlp, X, units="no")
+    with pytest.raises(InvalidParameterError, match=r"`units\[1\]`='no'"):
+        decompose(mlp, X, units=["yes", "no"])
+    yes = decompose(mlp, X, units="yes")
+    assert yes.unit_names == ("yes",)
+    np.testing.assert_array_equal(yes.contributions, decompose(mlp, X).contributions)
+
+
+def test_decompose_streams_of_nested_list_batches_equal_the_array():
+    # A model with one input: each batch is a nested list of two rows, which
+    # is a batch of two inputs, never an (X, y) pair.
+    mlp = _mlp(sizes=(1, 4, 2), acts=("tanh", "softmax"))
+    batches = [[[0.5], [1.5]], [[-2.0], [3.0]], [[0.25], [1.0]]]
+    whole = decompose(mlp, np.concatenate([np.array(b) for b in batches]))
+    streamed = decompose(mlp, batches)
+    assert streamed.contributions.shape == (6, 2, 4)
+    np.testing.assert_allclose(
+        streamed.contributions, whole.contributions, rtol=1e-13, atol=1e-15
+    )
+    parts = list(iter_decompose(mlp, batches, layer=0))
+    assert [p.contributions.shape[0] for p in parts] == [2, 2, 2]
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.data(), st.sampled_from([0.6, 0.75, 0.9, 0.95, 1.0]))
+def test_on_counts_and_negative_mass_match_the_decomposition(data, consistent):
+    mlp = data.draw(mlps(min_layers=2, max_layers=3, min_outputs=2))
+    X = data.draw(inputs_for(mlp, max_rows=12))
+    y = data.draw(labels_for(mlp, X.shape[0]))
+    layer = data.draw(st.sampled_from([0, len(mlp.layers) - 1]))
+    if mlp.layers[layer].n_out != mlp.n_outputs:
+        layer = len(mlp.layers) - 1
+    table = class_contributions(mlp, X, y, layer=layer)
+    trace = mlp.trace(X)
+    # "on": the source's pre-activation is positive; an input feature itself
+    source_pre = X if layer == 0 else trace.pre[layer - 1]
+    d = decompose(mlp, X, layer=layer)
+    always, never, partly = table.on_counts(consistent=consistent)
+    for c in range(mlp.n_outputs):
+        rows = y == c
+        if not rows.any():
+            assert (always[c], never[c], partly[c]) == (0, 0, 0)
+            assert np.isnan(table.negative_mass_share()[c])
+            continue
+        on = (source_pre[rows] > 0).mean(axis=0)
+        np.testing.assert_array_equal(table.on_share[c], on)
+        assert always[c] == (on >= consistent).sum()
+        assert never[c] == (on <= 1 - consistent).sum()
+        assert always[c] + never[c] + partly[c] == on.size
+        contributions = d.contributions[rows, c]
+        mass = np.abs(contributions).sum()
+        share = table.negative_mass_share()[c]
+        if mass == 0:
+            assert np.isnan(share)
+        else:
+            against = -contributions[contributions < 0].sum()
+            assert share == pytest.approx(against / mass, rel=1e-9, abs=1e-12)
+
+
+def test_on_counts_checks_its_threshold():
+    table = class_contributions(_mlp(), np.ones((2, 8)), [0, 1])
+    for bad in (0.2, 0.5, 1.5):
+        with pytest.raises(InvalidParameterError, match=r"`consistent` must be"):
+            table.on_counts(consistent=bad)

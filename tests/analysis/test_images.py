@@ -111,7 +111,7 @@ def test_bad_layer_is_an_error(layer):
 def test_weight_images_hold_the_weights(data):
     mlp = data.draw(mlps(image_input=data.draw(st.booleans())))
     for layer, dense in enumerate(mlp.layers):
-        images = weight_images(mlp, layer)
+        images = weight_images(mlp, layer=layer)
         assert images.shape[0] == dense.n_out
         assert images.shape[1] <= images.shape[2] or layer == 0
         np.testing.assert_array_equal(images.reshape(dense.n_out, -1), dense.weight)
@@ -131,7 +131,7 @@ def test_effective_weights_are_exact_for_identity_networks(data):
     X = data.draw(inputs_for(mlp))
     trace = mlp.trace(X)
     for layer in range(len(mlp.layers)):
-        eff = effective_weights(mlp, layer)
+        eff = effective_weights(mlp, layer=layer)
         assert eff.exact
         assert eff.weight.shape == (mlp.sizes[layer + 1], mlp.n_inputs)
         got = X @ eff.weight.T + eff.bias
@@ -145,11 +145,11 @@ def test_effective_weights_are_the_product_of_weight_matrices():
     mlp = _mlp((5, 4, 3, 2), activations=["tanh", "relu", "softmax"])
     w = [d.weight for d in mlp.layers]
     b = [d.bias for d in mlp.layers]
-    eff = effective_weights(mlp, -1)
+    eff = effective_weights(mlp, layer=-1)
     assert not eff.exact
     np.testing.assert_allclose(eff.weight, w[2] @ w[1] @ w[0], rtol=1e-12)
     np.testing.assert_allclose(eff.bias, w[2] @ (w[1] @ b[0] + b[1]) + b[2], rtol=1e-12)
-    first = effective_weights(mlp, 0)
+    first = effective_weights(mlp, layer=0)
     np.testing.assert_array_equal(first.weight, w[0])
     np.testing.assert_array_equal(first.bias, b[0])
     assert first.exact  # no nonlinearity before layer 0
@@ -159,9 +159,9 @@ def test_effective_weights_are_the_product_of_weight_matrices():
 
 def test_exact_flag_ignores_the_layers_own_activation():
     mlp = _mlp((3, 4, 2), activations=["identity", "sigmoid"])
-    assert effective_weights(mlp, 1).exact
+    assert effective_weights(mlp, layer=1).exact
     mlp = _mlp((3, 4, 2), activations=["relu", "identity"])
-    assert not effective_weights(mlp, 1).exact
+    assert not effective_weights(mlp, layer=1).exact
 
 
 def test_input_space_images():
@@ -171,7 +171,9 @@ def test_input_space_images():
     np.testing.assert_allclose(
         images.reshape(10, -1), effective_weights(mlp).weight, rtol=0, atol=0
     )
-    np.testing.assert_array_equal(input_space_images(mlp, 0), weight_images(mlp, 0))
+    np.testing.assert_array_equal(
+        input_space_images(mlp, layer=0), weight_images(mlp, layer=0)
+    )
     assert input_space_images(mlp, shape=(49, 16)).shape == (10, 49, 16)
     with pytest.raises(InvalidParameterError, match=r"`shape`.*784"):
         input_space_images(mlp, shape=(28, 27))

@@ -83,7 +83,7 @@ def test_trace_never_decreases_and_constraints_hold(mlp, data, stage, box):
     unit = data.draw(st.integers(0, mlp.layers[layer].n_out - 1))
     norm = data.draw(st.floats(0.5, 3.0))
     result = preferred_input(
-        mlp, unit, layer=layer, output=stage, norm=norm, box=box, n_steps=40
+        mlp, unit, layer=layer, stage=stage, norm=norm, box=box, n_steps=40
     )
     assert result.trace.shape == (41,)
     assert np.all(np.diff(result.trace) >= 0)
@@ -186,13 +186,13 @@ def test_projection_is_the_nearest_feasible_point(Y, norm, box, Q):
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
-        ({"unit": 3}, r"`unit` must be in \[0, 1\]"),
+        ({"unit": 3}, r"`unit` must be an output position in \[0, 1\]"),
         ({"unit": 0, "layer": 2}, r"`layer` must be in \[-1, 0\]"),
         ({"unit": 0, "norm": 0.0}, r"`norm` must be > 0"),
         ({"unit": 0, "box": (1.0, 0.0)}, r"`box` must have lo < hi"),
         ({"unit": 0, "box": (2.0, 3.0), "norm": 1.0}, r"leave no feasible input"),
         ({"unit": 0, "start": np.zeros(3)}, r"`start` must have shape \(2,\)"),
-        ({"unit": 0, "output": "logit"}, r"`output` must be one of"),
+        ({"unit": 0, "stage": "logit"}, r"`stage` must be one of"),
         ({"unit": [], "norm": 1.0}, r"`unit` must be a unit index"),
         ({"unit": 0, "n_steps": -1}, r"`n_steps` must be >= 0"),
     ],
@@ -212,3 +212,51 @@ def test_docstring_examples_run():
     result = doctest.testmod(maximize, optionflags=doctest.ELLIPSIS)
     assert result.attempted > 0
     assert result.failed == 0
+
+
+@pytest.mark.parametrize(
+    "names", [["cat", "dog", "emu"], [10, 20, 30], [True, False]], ids=str
+)
+def test_a_class_label_names_the_output_unit(names):
+    rng = np.random.default_rng(0)
+    mlp = MLP(
+        [
+            Dense(rng.normal(size=(5, 6)), rng.normal(size=5), "tanh"),
+            Dense(rng.normal(size=(len(names), 5)), np.zeros(len(names)), "softmax"),
+        ],
+        class_names=names,
+    )
+    by_position = preferred_input(mlp, 1, n_steps=15)
+    for unit in (names[1], str(names[1])):
+        by_label = preferred_input(mlp, unit, n_steps=15)
+        assert by_label.unit == 1
+        np.testing.assert_array_equal(by_label.image, by_position.image)
+    both = preferred_input(mlp, [names[0], str(names[1])], n_steps=15)
+    assert both.unit.tolist() == [0, 1]
+    with pytest.raises(InvalidParameterError, match=r"`unit\[1\]`.*got 'cow'"):
+        preferred_input(mlp, [names[0], "cow"])
+
+
+def test_the_negative_class_maximises_minus_the_logit():
+    rng = np.random.default_rng(1)
+    hidden = Dense(rng.normal(size=(5, 6)), rng.normal(size=5), "tanh")
+    out = Dense(rng.normal(size=(1, 5)), rng.normal(size=1), "sigmoid")
+    mlp = MLP([hidden, out], class_names=["no", "yes"])
+    # Oracle: the same network with the output unit negated, maximised as usual.
+    flipped = MLP([hidden, Dense(-out.weight, -out.bias, "identity")])
+    no = preferred_input(mlp, "no", n_steps=40)
+    ref = preferred_input(flipped, 0, n_steps=40)
+    np.testing.assert_allclose(no.image, ref.image, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(no.trace, ref.trace, rtol=1e-12, atol=1e-14)
+    assert (no.unit, no.sign) == (0, -1.0)
+    both = preferred_input(mlp, ["yes", "no"], n_steps=40)
+    assert both.sign.tolist() == [1.0, -1.0]
+    alone = preferred_input(mlp, "no", n_steps=40, start=both.start[1])
+    # one row or two: products round differently, and the ascent's accept or
+    # reject decisions can amplify that a little
+    assert both.activation[1] == pytest.approx(alone.activation, rel=1e-9)
+    np.testing.assert_allclose(both.image[1], alone.image, atol=1e-6)
+    yes = preferred_input(mlp, "yes", n_steps=40)
+    assert yes.sign == 1.0
+    assert yes.activation == pytest.approx(float(mlp.trace(yes.image).pre[-1][0, 0]))
+    assert no.activation == pytest.approx(-float(mlp.trace(no.image).pre[-1][0, 0]))

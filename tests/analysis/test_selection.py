@@ -2,7 +2,14 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from tests.strategies import inputs_for, mlps
+from tests.strategies import (
+    LABEL_KINDS,
+    class_positions,
+    classifiers,
+    inputs_for,
+    labels_of,
+    mlps,
+)
 
 from mlpinspect import MLP, Dense, InvalidParameterError
 from mlpinspect.analysis import TopUnits, top_units
@@ -103,7 +110,10 @@ def test_class_names_name_output_units():
     assert top.unit == 1
     assert top.unit_name == "dog"
     assert "'dog'" in str(top)
-    with pytest.raises(InvalidParameterError, match=r"`unit`.*class names"):
+    known = r"\['cat', 'dog', 'emu'\]"
+    with pytest.raises(
+        InvalidParameterError, match=rf"`unit` must be one of the class labels {known}"
+    ):
         top_units(mlp, "cow")
     with pytest.raises(InvalidParameterError, match=r"`unit`"):
         top_units(mlp, "dog", layer=0)
@@ -115,7 +125,7 @@ def test_contribution_scores_are_weight_times_mean_source():
     mlp = _mlp()
     rng = np.random.default_rng(1)
     X = rng.random((50, 8))
-    top = top_units(mlp, 2, by="contribution", X=X, k=2, batch_size=7)
+    top = top_units(mlp, 2, by="contribution", X=X, k=2, chunk_size=7)
     hidden = mlp.trace(X).post[0]
     expected = mlp.layers[1].weight[2] * hidden.mean(axis=0)
     np.testing.assert_allclose(top.scores, expected, rtol=1e-12)
@@ -172,11 +182,17 @@ def test_contribution_errors():
         top_units(mlp, 0, by="contribution")
     with pytest.raises(InvalidParameterError, match=r"`y`.*output layer"):
         top_units(mlp, 0, layer=0, by="contribution", X=X, y=np.zeros(5, dtype=int))
-    with pytest.raises(InvalidParameterError, match=r"`y`.*examples of class 2"):
+    with pytest.raises(
+        InvalidParameterError, match=r"`y`.*examples of the class of unit 2"
+    ):
         top_units(mlp, 2, by="contribution", X=X, y=np.zeros(5, dtype=int))
-    with pytest.raises(InvalidParameterError, match=r"`y`.*one label per row"):
+    with pytest.raises(
+        InvalidParameterError, match=r"`y`.*one label per sample \(5\); got 4"
+    ):
         top_units(mlp, 0, by="contribution", X=X, y=np.zeros(4, dtype=int))
-    with pytest.raises(InvalidParameterError, match=r"`X`.*8 features"):
+    with pytest.raises(
+        InvalidParameterError, match=r"`X`.*shape \(n, 8\).*got shape \(5, 7\)"
+    ):
         top_units(mlp, 0, by="contribution", X=X[:, :7])
     bad = X.copy()
     bad[1, 1] = np.nan
@@ -249,3 +265,148 @@ def test_result_is_readable_and_frozen():
         top.k = 5
     with pytest.raises(ValueError, match=r"read-only"):
         top.excitatory[0] = 1
+
+
+# -- class labels, DataFrames, binary heads -------------------------------------
+
+
+def _mean_contribution(mlp, unit, X, sign=1.0):
+    """Oracle: ``sign * W[unit] * mean(a)`` over ``X``, from the model's trace."""
+    sources = mlp.trace(X).source(len(mlp.layers) - 1)
+    return sign * mlp.layers[-1].weight[unit] * sources.mean(axis=0)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.data(), st.sampled_from(LABEL_KINDS))
+def test_labels_of_every_kind_name_units_and_select_examples(data, kind):
+    mlp = data.draw(classifiers(kind=kind, min_layers=2))
+    X = data.draw(inputs_for(mlp, min_rows=2, max_rows=10))
+    y = data.draw(labels_of(mlp, X.shape[0]))
+    c = data.draw(st.integers(0, mlp.n_outputs - 1))
+    label = mlp.classes.tolist()[c]
+    rows = class_positions(mlp, y) == c
+    for unit in (label, str(label)):  # the label itself, or its text
+        by_weight = top_units(mlp, unit, k=2)
+        assert by_weight.unit == c
+        assert by_weight.unit_name == str(label)
+        np.testing.assert_array_equal(by_weight.scores, mlp.layers[-1].weight[c])
+        if not rows.any():
+            with pytest.raises(InvalidParameterError, match=r"`y` must contain"):
+                top_units(mlp, unit, by="contribution", X=X, y=y)
+            continue
+        by_use = top_units(mlp, unit, by="contribution", X=X, y=y)
+        assert by_use.unit == c
+        assert by_use.n_samples == int(rows.sum())
+        np.testing.assert_allclose(
+            by_use.scores, _mean_contribution(mlp, c, X[rows]), rtol=1e-9, atol=1e-12
+        )
+
+
+def test_string_digit_labels_as_fetch_openml_gives_them():
+    rng = np.random.default_rng(0)
+    digits = [str(d) for d in range(10)]
+    mlp = MLP(
+        [
+            Dense(rng.normal(size=(6, 16)), rng.normal(size=6), "sigmoid"),
+            Dense(rng.normal(size=(10, 6)), rng.normal(size=10), "softmax"),
+        ],
+        class_names=digits,
+    )
+    X = rng.random((200, 16))
+    y = np.array(digits)[rng.integers(0, 10, 200)]
+    top = top_units(mlp, "8", by="contribution", X=X, y=y)
+    assert (top.unit, top.unit_name, top.n_samples) == (8, "8", int((y == "8").sum()))
+    np.testing.assert_allclose(
+        top.scores, _mean_contribution(mlp, 8, X[y == "8"]), rtol=1e-12
+    )
+    # an integer is the output position, which here is the same class
+    np.testing.assert_array_equal(
+        top_units(mlp, 8, by="contribution", X=X, y=y).scores, top.scores
+    )
+
+
+def test_unknown_labels_are_refused_by_name():
+    mlp = _mlp(class_names=["cat", "dog", "emu"])
+    X = np.random.default_rng(0).random((4, 8))
+    with pytest.raises(InvalidParameterError, match=r"`unit`.*got 'cow'"):
+        top_units(mlp, "cow", by="contribution", X=X)
+    with pytest.raises(
+        InvalidParameterError, match=r"`y` holds labels .* \['cow', 'gnu'\]"
+    ):
+        top_units(mlp, "cat", by="contribution", X=X, y=["cat", "cow", "gnu", "dog"])
+    booleans = _mlp(class_names=["cat", "dog", "emu"])
+    with pytest.raises(InvalidParameterError, match=r"`unit`.*not booleans"):
+        top_units(booleans, True)
+
+
+def test_dataframe_columns_name_the_sources():
+    pd = pytest.importorskip("pandas")
+    mlp = _mlp()
+    rng = np.random.default_rng(4)
+    df = pd.DataFrame(rng.random((12, 8)), columns=[f"f{i}" for i in range(8)])
+    top = top_units(mlp, 2, layer=0, by="contribution", X=df, k=3)
+    assert top.source_names == tuple(df.columns)
+    np.testing.assert_array_equal(
+        top.scores,
+        top_units(mlp, 2, layer=0, by="contribution", X=df.to_numpy()).scores,
+    )
+    assert top.to_dict()["source_name"][:3] == [f"f{i}" for i in top.excitatory]
+    assert f"f{top.excitatory[0]}" in str(top)
+    stream = top_units(mlp, 2, layer=0, by="contribution", X=[df[:5], df[5:]])
+    assert stream.source_names == tuple(df.columns)
+    # the columns name layer 0's sources only
+    assert top_units(mlp, 0, by="contribution", X=df).source_names is None
+
+
+def test_dataframe_columns_must_match_the_models_feature_names():
+    pd = pytest.importorskip("pandas")
+    names = [f"f{i}" for i in range(8)]
+    mlp = _mlp().replace(feature_names=names)
+    X = np.random.default_rng(0).random((5, 8))
+    assert top_units(mlp, 0, layer=0).source_names == tuple(names)
+    assert top_units(mlp, 0, layer=0, by="contribution", X=X).source_names == tuple(
+        names
+    )
+    swapped = pd.DataFrame(X, columns=[names[1], names[0], *names[2:]])
+    with pytest.raises(InvalidParameterError, match=r"`X` has columns that differ"):
+        top_units(mlp, 0, layer=0, by="contribution", X=swapped)
+
+
+def _binary(seed=0, act="sigmoid", task=None):
+    rng = np.random.default_rng(seed)
+    return MLP(
+        [
+            Dense(rng.normal(size=(7, 5)), rng.normal(size=7), "tanh"),
+            Dense(rng.normal(size=(1, 7)), rng.normal(size=1), act),
+        ],
+        class_names=["no", "yes"],
+        task=task,
+    )
+
+
+@pytest.mark.parametrize(("act", "task"), [("sigmoid", None), ("identity", "binary")])
+def test_binary_negative_class_swaps_excitatory_and_inhibitory(act, task):
+    mlp = _binary(act=act, task=task)
+    assert mlp.task == "binary"
+    X = np.random.default_rng(1).normal(size=(40, 5))
+    logit = mlp.trace(X).pre[-1][:, 0]
+    y = np.where(logit > np.median(logit), "yes", "no")
+    for by, kwargs in (("weight", {}), ("contribution", {"X": X})):
+        no = top_units(mlp, "no", by=by, k=3, **kwargs)
+        yes = top_units(mlp, "yes", by=by, k=3, **kwargs)
+        assert (no.unit, no.sign, no.unit_name) == (0, -1.0, "no")
+        assert (yes.unit, yes.sign, yes.unit_name) == (0, 1.0, "yes")
+        np.testing.assert_array_equal(no.scores, -yes.scores)
+        # random weights have no ties: the lists swap exactly
+        assert no.excitatory.tolist() == yes.inhibitory.tolist()
+        assert no.inhibitory.tolist() == yes.excitatory.tolist()
+        np.testing.assert_array_equal(no.excitatory_values, -yes.inhibitory_values)
+    # with labels, each class averages over its own examples
+    for label, sign in (("no", -1.0), ("yes", 1.0)):
+        top = top_units(mlp, label, by="contribution", X=X, y=y)
+        assert top.n_samples == int((y == label).sum())
+        np.testing.assert_allclose(
+            top.scores, _mean_contribution(mlp, 0, X[y == label], sign), rtol=1e-12
+        )
+    # the one unit by position is the positive class
+    np.testing.assert_array_equal(top_units(mlp, 0).scores, mlp.layers[-1].weight[0])

@@ -30,51 +30,49 @@ Two facts make the attribution methods fast:
   :meth:`Chain.backward` takes the activation step as an argument.
 
 Computation is in float64 whatever the model's dtype: attributions are checked
-against completeness to ``1e-10``, which float32 cannot reach.
+against completeness to ``1e-10``, which float32 cannot reach. The forward
+passes are the model's own (:meth:`mlpinspect.MLP.propagate`, on its float64
+copy); only the backward pass lives here.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import numpy as np
 
-from ..activations import Activation, get_activation
-from ..mlp import MLP
+from .._validation import all_finite
+from ..activations import Activation
+from ..errors import NumericalError
+from ..mlp import MLP, ForwardTrace
+from ._batches import overflow_error
 
-__all__ = ["Chain", "ForwardPass", "input_gradient"]
+__all__ = ["Chain", "input_gradient", "weighted"]
 
 #: ``step(l, g) -> gradient w.r.t. pre[l]`` given ``g``, the gradient w.r.t. post[l].
 ActivationStep = Callable[[int, np.ndarray], np.ndarray]
 
 
-@dataclass(frozen=True)
-class ForwardPass:
-    """Pre- and post-activations of layers ``0..stop`` for a batch.
+def weighted(trace: ForwardTrace, g: np.ndarray, layer: int, stage: str) -> np.ndarray:
+    """``sum_k g[:, k] * unit_k`` for the units of ``layer``, shape ``(m,)``.
 
-    ``pre[l]`` and ``post[l]`` have shape ``(m, units_l)``.
+    A one-row trace broadcasts over the rows of ``g``.
     """
-
-    pre: list[np.ndarray]
-    post: list[np.ndarray]
-
-    def value(self, g: np.ndarray, layer: int, stage: str) -> np.ndarray:
-        """``sum_k g[:, k] * unit_k`` for the units of ``layer``, shape ``(m,)``."""
-        acts = self.pre[layer] if stage == "pre" else self.post[layer]
-        return (g * acts).sum(axis=1)  # broadcasts a one-row pass over g's rows
+    return (g * trace.stage(layer, stage)).sum(axis=1)
 
 
 class Chain:
-    """The layers of an MLP as float64 arrays, ready for batched passes.
+    """An MLP in float64, with the backward pass the attribution methods share.
 
     Parameters
     ----------
     mlp : MLP
-        The model.
+        The model; its float64 copy (:meth:`MLP.astype`) does the arithmetic.
 
     Attributes
     ----------
+    mlp : MLP
+        The float64 model.
     weights, biases : list of numpy.ndarray
         ``weights[l]`` has shape ``(units_l, units_{l-1})``, float64.
     activations : list of Activation
@@ -82,13 +80,12 @@ class Chain:
     """
 
     def __init__(self, mlp: MLP) -> None:
-        self.weights = [np.asarray(d.weight, dtype=np.float64) for d in mlp.layers]
-        self.biases = [np.asarray(d.bias, dtype=np.float64) for d in mlp.layers]
-        self.activations: list[Activation] = [
-            get_activation(d.activation) for d in mlp.layers
-        ]
-        self.n_layers = len(mlp.layers)
-        self.n_inputs = mlp.n_inputs
+        self.mlp = mlp.astype(np.float64)
+        self.weights = [d.weight for d in self.mlp.layers]
+        self.biases = [d.bias for d in self.mlp.layers]
+        self.activations: list[Activation] = [d.function for d in self.mlp.layers]
+        self.n_layers = len(self.mlp.layers)
+        self.n_inputs = self.mlp.n_inputs
 
     def first_pre(self, X: np.ndarray) -> np.ndarray:
         """The first pre-activation ``X W_0^T + b_0``, shape ``(m, units_0)``."""
@@ -96,22 +93,15 @@ class Chain:
         z += self.biases[0]
         return z
 
-    def forward_from_first(self, z0: np.ndarray, stop: int) -> ForwardPass:
-        """Run the layers ``0..stop`` given the first layer's pre-activation ``z0``."""
-        pre = [z0]
-        post = [self.activations[0](z0)]
-        for i in range(1, stop + 1):
-            z = post[-1] @ self.weights[i].T
-            z += self.biases[i]
-            pre.append(z)
-            post.append(self.activations[i](z))
-        return ForwardPass(pre, post)
+    def forward_from_first(self, z0: np.ndarray, stop: int) -> ForwardTrace:
+        """Run layers ``0..stop`` given the first layer's pre-activation ``z0``."""
+        return self.mlp.propagate(z0, stop=stop, first_pre=z0)  # type: ignore[return-value]
 
-    def forward(self, X: np.ndarray, stop: int) -> ForwardPass:
-        """Run the layers ``0..stop`` on inputs ``X`` of shape ``(m, n_inputs)``."""
-        return self.forward_from_first(self.first_pre(X), stop)
+    def forward(self, X: np.ndarray, stop: int) -> ForwardTrace:
+        """Run layers ``0..stop`` on inputs ``X`` of shape ``(m, n_inputs)``."""
+        return self.mlp.propagate(X, stop=stop)  # type: ignore[return-value]
 
-    def activation_vjp(self, fwd: ForwardPass) -> ActivationStep:
+    def activation_vjp(self, fwd: ForwardTrace) -> ActivationStep:
         """The exact activation step: the activation's vector-Jacobian product."""
 
         def step(i: int, g: np.ndarray) -> np.ndarray:
@@ -121,7 +111,7 @@ class Chain:
 
     def backward(
         self,
-        fwd: ForwardPass,
+        fwd: ForwardTrace,
         g: np.ndarray,
         *,
         layer: int,
@@ -132,7 +122,7 @@ class Chain:
 
         Parameters
         ----------
-        fwd : ForwardPass
+        fwd : ForwardTrace
             A forward pass covering at least layers ``0..layer``.
         g : numpy.ndarray, shape (m, units_layer)
             Weights over the units of ``layer``: the function differentiated is
@@ -153,10 +143,17 @@ class Chain:
         """
         if step is None:
             step = self.activation_vjp(fwd)
-        delta = step(layer, g) if stage == "post" else g
-        for i in range(layer, 0, -1):
-            delta = step(i - 1, delta @ self.weights[i])
+        with np.errstate(over="ignore", invalid="ignore"):
+            delta = step(layer, g) if stage == "post" else g
+            for i in range(layer, 0, -1):
+                delta = step(i - 1, delta @ self.weights[i])
+                if not all_finite(delta):
+                    raise self.overflow(i - 1, "the gradients of its pre-activations")
         return delta
+
+    def overflow(self, layer: int, what: str) -> NumericalError:
+        """The error for ``what`` (values of ``layer``) leaving float64's range."""
+        return overflow_error(self.mlp, layer, what)
 
 
 def input_gradient(
@@ -196,4 +193,8 @@ def input_gradient(
         g = np.broadcast_to(g, (X.shape[0], g.size))
     fwd = chain.forward(X, layer)
     delta0 = chain.backward(fwd, g, layer=layer, stage=stage)
-    return delta0 @ chain.weights[0], fwd.value(g, layer, stage)
+    with np.errstate(over="ignore", invalid="ignore"):
+        gradient = delta0 @ chain.weights[0]
+    if not all_finite(gradient):
+        raise chain.overflow(0, "the gradients of its inputs")
+    return gradient, weighted(fwd, g, layer, stage)

@@ -2,75 +2,107 @@
 
 - :func:`iter_batches`: walk a data set given as one array or as an iterable of
   batches, with memory bounded by the batch;
-- partial forward passes (:func:`sources_of`, :func:`run_from`), so an analysis
-  of layer ``l`` computes only what it needs;
-- resolving unit and class arguments, and formatting plain-text tables.
+- :func:`overflow_error` / :func:`check_finite_values`: the NumericalError,
+  naming the layer, for values that overflow although the model and the
+  inputs are finite (the analyses compute under ``np.errstate`` and check);
+- small numeric helpers and plain-text tables.
+
+Argument checks and unit/class/label resolution live in
+:mod:`mlpinspect._validation`; the forward pass in :meth:`mlpinspect.MLP.propagate`.
 
 Data sets
 ---------
 A data set is either
 
-- an array ``X`` of shape ``(n, n_inputs)`` or ``(n, *input_shape)`` (anything
-  numpy converts to a numeric array: an ndarray, a memory map, a nested list, a
-  tensor with ``__array__``), with labels ``y`` as a separate array; it is
-  processed ``batch_size`` rows at a time; or
-- any other iterable (a generator, a list of pairs, a torch ``DataLoader``) of
-  batches: each item is an ``(X_batch, y_batch)`` pair (a tuple or list of two)
-  or a bare ``X_batch`` when no labels are needed. ``y`` must then be None.
+- one array-like ``X`` of shape ``(n, n_inputs)`` or ``(n, *input_shape)``: an
+  ndarray, a memory map, a nested list, a DataFrame, a tensor; labels ``y``
+  come as a separate array. It is processed ``chunk_size`` rows at a time; or
+- any other iterable of batches (a generator, a list of batches, a PyTorch
+  ``DataLoader``). The contract for each item is unambiguous:
+
+  - a **tuple** is ``(X_batch, y_batch)`` and must have two elements;
+  - a **list of two** whose first element is a 2-D (or higher) array or
+    tensor is ``[X_batch, y_batch]``: what a ``DataLoader`` over a
+    ``TensorDataset`` yields (a list of one such array is ``[X_batch]``);
+  - anything else (an array, a tensor, a nested list of rows) is ``X_batch``.
+
+  A nested list of two *rows* is therefore a batch of two inputs, never a pair.
+  ``y`` must then be None.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
 
-from .._validation import check_int, check_labels
-from ..activations import get_activation
-from ..errors import InvalidParameterError
-from ..mlp import MLP
+from .._validation import (
+    all_finite,
+    as_numeric,
+    check_chunk_size,
+    check_input,
+    encode_labels,
+)
+from ..errors import InvalidParameterError, NumericalError
 
 __all__ = [
+    "DEFAULT_CHUNK_SIZE",
+    "Batches",
     "as_array_or_stream",
+    "check_finite_values",
     "format_table",
+    "frozen",
     "iter_batches",
-    "resolve_unit",
-    "resolve_units",
-    "run_from",
-    "sources_of",
+    "nan_divide",
+    "overflow_error",
+    "zero_divide",
 ]
 
-DEFAULT_BATCH_SIZE = 1000
+DEFAULT_CHUNK_SIZE = 1000
+"""Rows of data processed at a time by the data-set analyses."""
 
 
 def as_array_or_stream(
-    X: Any, name: str = "X", mlp: MLP | None = None
-) -> tuple[np.ndarray | None, Any]:
-    """Return ``(array, None)`` for array-like data, ``(None, X)`` for a stream.
+    X: Any, name: str = "X", mlp: Any = None
+) -> tuple[Any | None, Any]:
+    """``(array_like, None)`` for one array of inputs, ``(None, X)`` for a stream.
 
-    A list or tuple that numpy turns into a numeric array is data, unless
-    ``mlp`` is given and the array cannot be its input while the list is a
-    list of arrays (e.g. several ``(b, n_inputs)`` batches): then a stream.
+    Arrays, DataFrames, tensors and nested lists of numbers are one array; a
+    list or tuple whose items are not numbers of one shape (a list of batches,
+    of pairs) and any other iterable are a stream. So are a list holding a
+    tuple of arrays (an ``(X_batch, y_batch)`` pair) and an empty list (a
+    stream of no batches). A list of equally shaped arrays or nested lists
+    with three or more dimensions is a list of inputs when each item has the
+    model's ``input_shape``, and a list of batches when each item is a batch
+    of rows (``(b, n_inputs)`` or ``(b, *input_shape)``; for a list of arrays
+    or tensors, whenever its items are not inputs).
     """
-    if X is None or isinstance(X, (str, bytes)):
+    if X is None or isinstance(X, (str, bytes, dict)):
         raise InvalidParameterError(
-            f"`{name}` must be an array of inputs or an iterable of batches; got {X!r}"
+            f"`{name}` must be an array of inputs or an iterable of batches; got "
+            f"{X!r:.60}"
         )
     if isinstance(X, np.ndarray):
         return X, None
+    unwrapped, columns = as_numeric(X, name)
+    if columns is not None or unwrapped is not X:
+        return X, None
     if hasattr(X, "__array__") or hasattr(X, "__array_interface__"):
-        return np.asarray(X), None
+        return X, None
     if isinstance(X, (list, tuple)):
+        if len(X) == 0 or any(_is_pair(item) for item in X):
+            return None, X
         try:
             arr = np.asarray(X)
-        except (TypeError, ValueError):  # ragged: a list of (X, y) pairs
+        except (TypeError, ValueError):  # ragged: a list of batches or pairs
             return None, X
-        if arr.dtype == object:
+        if arr.dtype == object or arr.ndim == 0:
             return None, X
-        if mlp is not None and len(X) and not _fits(mlp, arr) and np.ndim(X[0]) >= 2:
+        if arr.ndim >= 3 and _is_list_of_batches(X, arr.shape, mlp):
             return None, X
-        return arr, None
+        return X, None
     if isinstance(X, Iterable):
         return None, X
     raise InvalidParameterError(
@@ -79,223 +111,193 @@ def as_array_or_stream(
     )
 
 
-def _fits(mlp: MLP, arr: np.ndarray) -> bool:
-    """Whether ``arr`` has a shape the model accepts as input."""
-    if arr.ndim in (1, 2):
-        return arr.shape[-1] == mlp.n_inputs
-    return arr.shape[1:] == mlp.input_shape
+def _is_pair(item: Any) -> bool:
+    """A tuple holding arrays (not a row of numbers written as a tuple)."""
+    return isinstance(item, tuple) and any(np.ndim(part) > 0 for part in item)
 
 
-def _split_item(item: Any, labels: bool, name: str, i: int) -> tuple[Any, Any]:
-    """``(X_batch, y_batch)`` from a stream item (``y_batch`` None if bare)."""
-    if isinstance(item, (tuple, list)) and len(item) == 2:
-        x_dims = np.ndim(item[0])
-        # A pair holds a batch and its labels, or one input and one label;
-        # two inputs of the same length (a bare 2-row batch) are not a pair.
-        if x_dims >= 2 or (x_dims == 1 and np.size(item[1]) == 1):
-            return item[0], item[1]
-    if labels:
-        raise InvalidParameterError(
-            f"`{name}` batch {i} must be an (X_batch, y_batch) pair because labels "
-            f"are needed; got {type(item).__name__}"
-        )
+def _is_list_of_batches(X: Sequence[Any], shape: tuple[int, ...], mlp: Any) -> bool:
+    """Whether a list that converts to an array of ``shape`` (3-D or more)
+    holds batches rather than inputs (see :func:`as_array_or_stream`)."""
+    if mlp is None:
+        return _looks_like_batches(X)
+    input_shape = tuple(mlp.input_shape)
+    if shape[1:] == input_shape:
+        return False  # a list of inputs
+    if _looks_like_batches(X):
+        return True
+    return shape[2:] in ((math.prod(input_shape),), input_shape)
+
+
+def _looks_like_batches(X: Sequence[Any]) -> bool:
+    """A list of arrays (each a 2-D batch) rather than nested lists of numbers."""
+    return len(X) > 0 and all(
+        isinstance(item, np.ndarray) or hasattr(item, "detach") for item in X
+    )
+
+
+def _split_item(item: Any, name: str, i: int) -> tuple[Any, Any]:
+    """``(X_batch, y_batch or None)`` from one stream item (see the module doc)."""
+    if isinstance(item, tuple):
+        if len(item) != 2:
+            raise InvalidParameterError(
+                f"`{name}` batch {i} is a tuple of {len(item)} items; a tuple in a "
+                f"stream must be an (X_batch, y_batch) pair"
+            )
+        return item[0], item[1]
+    if isinstance(item, list) and len(item) in (1, 2):
+        first = item[0]
+        is_array = isinstance(first, np.ndarray) or hasattr(first, "detach")
+        if is_array and np.ndim(first) >= 2:
+            # What a DataLoader yields: [X_batch, y_batch], or [X_batch] over
+            # a dataset of inputs alone.
+            return first, item[1] if len(item) == 2 else None
     return item, None
 
 
 def iter_batches(
-    mlp: MLP,
+    mlp: Any,
     X: Any,
     y: Any = None,
     *,
-    batch_size: int = DEFAULT_BATCH_SIZE,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
     labels: bool = False,
     name: str = "X",
     y_name: str = "y",
-    n_classes: int | None = None,
-) -> Iterator[tuple[np.ndarray, np.ndarray | None]]:
-    """Yield validated ``(X_batch (b, n_inputs), y_batch (b,) or None)`` pairs.
+    dtype: Any = None,
+) -> Batches:
+    """Checked ``(X_batch (b, n_inputs), y_batch or None)`` pairs, one pass.
 
     With ``labels=True`` labels are required (``y`` for an array ``X``, pairs
-    for a stream); they are checked to lie in ``[0, n_classes)`` (default: the
-    model's outputs). Each batch is checked like ``X`` itself (features,
-    finiteness); errors name the argument and, for a stream, the batch.
+    for a stream) and encoded once by
+    :func:`mlpinspect._validation.encode_labels` (class indices, or an
+    indicator matrix for a multilabel model). Each batch is checked like
+    ``X`` itself; errors name the argument and, for a stream, the batch.
+    Inputs come in the model's dtype unless ``dtype`` says otherwise.
+    ``chunk_size`` is checked now, the data as it is read. The returned
+    :class:`Batches` knows the inputs' feature names once it has been read.
     """
-    batch_size = check_int(batch_size, "batch_size", minimum=1)
-    n_classes = mlp.n_outputs if n_classes is None else n_classes
-    arr, stream = as_array_or_stream(X, name, mlp)
-    if arr is not None:
-        yield from _array_batches(
-            mlp, arr, y, batch_size, labels, name, y_name, n_classes
-        )
-        return
-    if y is not None:
-        raise InvalidParameterError(
-            f"`{y_name}` must be None when `{name}` is an iterable of batches (give "
-            f"(X_batch, y_batch) pairs instead); got {type(y).__name__}"
-        )
-    seen = 0
-    for i, item in enumerate(stream):
-        xb, yb = _split_item(item, labels, name, i)
-        if np.shape(xb)[:1] == (0,):  # an empty batch adds nothing
-            continue
-        xb = mlp._check_input(xb, f"{name} (batch {i})")
+    chunk_size = check_chunk_size(chunk_size)
+    return Batches(mlp, X, y, chunk_size, labels, name, y_name, dtype)
+
+
+class Batches:
+    """The iterable :func:`iter_batches` returns (read it once).
+
+    Attributes
+    ----------
+    feature_names : tuple of str or None
+        The inputs' feature names, known once the first batch has been read:
+        a DataFrame's columns or the model's ``feature_names``. Every batch
+        of a stream must carry the same column names (or none).
+    """
+
+    def __init__(
+        self,
+        mlp: Any,
+        X: Any,
+        y: Any,
+        chunk_size: int,
+        labels: bool,
+        name: str,
+        y_name: str,
+        dtype: Any,
+    ) -> None:
+        self._args = (mlp, X, y, chunk_size, labels, name, y_name, dtype)
+        self.feature_names: tuple[str, ...] | None = None
+
+    def __iter__(self) -> Iterator[tuple[np.ndarray, np.ndarray | None]]:
+        mlp, X, y, _, labels, name, y_name, dtype = self._args
+        arr, stream = as_array_or_stream(X, name, mlp)
+        if arr is not None:
+            yield from self._array(arr)
+            return
+        if y is not None:
+            raise InvalidParameterError(
+                f"`{y_name}` must be None when `{name}` is an iterable of batches "
+                f"(give (X_batch, y_batch) tuples instead); got {type(y).__name__}"
+            )
+        seen = 0
+        for i, item in enumerate(stream):
+            xb, yb = _split_item(item, name, i)
+            if labels and yb is None:
+                raise InvalidParameterError(
+                    f"`{name}` batch {i} must be an (X_batch, y_batch) tuple because "
+                    f"labels are needed; got {type(item).__name__}"
+                )
+            where = f"{name} (batch {i})"
+            inputs = check_input(mlp, xb, where, dtype=dtype, allow_empty=True)
+            self._note_names(inputs.feature_names, where)
+            if inputs.values.shape[0] == 0:  # an empty batch adds nothing
+                continue
+            if labels:
+                if np.ndim(yb) == 0:  # one input, one label
+                    yb = np.reshape(yb, 1)
+                yb = encode_labels(
+                    mlp, yb, f"{y_name} (batch {i})", n_samples=inputs.values.shape[0]
+                )
+            else:
+                yb = None
+            seen += inputs.values.shape[0]
+            yield inputs.values, yb
+        if seen == 0:
+            raise InvalidParameterError(f"`{name}` must not be empty; got no samples")
+
+    def _note_names(self, names: tuple[str, ...] | None, where: str) -> None:
+        if names is None:
+            return
+        if self.feature_names is None:
+            self.feature_names = names
+        elif names != self.feature_names:
+            raise InvalidParameterError(
+                f"`{where}` has columns {_show_names(names)}, unlike the batches "
+                f"before it ({_show_names(self.feature_names)}); every batch must "
+                f"have the same columns"
+            )
+
+    def _array(self, arr: Any) -> Iterator[tuple[np.ndarray, np.ndarray | None]]:
+        mlp, _, y, chunk_size, labels, name, y_name, dtype = self._args
+        inputs = check_input(mlp, arr, name, dtype=dtype)
+        self.feature_names = inputs.feature_names
+        values = inputs.values
+        n = values.shape[0]
+        y_all = None
         if labels:
-            if np.ndim(yb) == 0 and yb is not None:  # one input, one label
-                yb = np.reshape(yb, 1)
-            yb = check_labels(
-                yb, f"{y_name} (batch {i})", n_classes=n_classes, n_samples=xb.shape[0]
-            )
-        else:
-            yb = None
-        seen += xb.shape[0]
-        yield xb, yb
-    if seen == 0:
-        raise InvalidParameterError(f"`{name}` must not be empty; got no samples")
+            if y is None:
+                raise InvalidParameterError(
+                    f"`{y_name}` (labels for `{name}`) is required"
+                )
+            y_all = encode_labels(mlp, y, y_name, n_samples=n)
+        for start in range(0, n, chunk_size):
+            yb = None if y_all is None else y_all[start : start + chunk_size]
+            yield values[start : start + chunk_size], yb
 
 
-def _array_batches(
-    mlp: MLP,
-    arr: np.ndarray,
-    y: Any,
-    batch_size: int,
-    labels: bool,
-    name: str,
-    y_name: str,
-    n_classes: int,
-) -> Iterator[tuple[np.ndarray, np.ndarray | None]]:
-    if arr.ndim == 0:
-        raise InvalidParameterError(
-            f"`{name}` must be an array of inputs; got a scalar {arr!r}"
-        )
-    if arr.shape[0] == 0:
-        raise InvalidParameterError(
-            f"`{name}` must not be empty; got shape {arr.shape}"
-        )
-    if arr.ndim == 1:  # a single input
-        arr = arr.reshape(1, -1)
-    n = arr.shape[0]
-    # Check the shape once up front so the error comes before any work.
-    mlp._check_input(np.zeros((1, *arr.shape[1:])), name)
-    y_all = None
-    if labels:
-        if y is None:
-            raise InvalidParameterError(f"`{y_name}` (labels for `{name}`) is required")
-        y_all = check_labels(y, y_name, n_classes=n_classes)
-        if y_all.shape[0] != n:
-            raise InvalidParameterError(
-                f"`{y_name}` must have one label per row of `{name}` ({n}); got "
-                f"{y_all.shape[0]}"
-            )
-    for start in range(0, n, batch_size):
-        xb = mlp._check_input(arr[start : start + batch_size], name)
-        yb = None if y_all is None else y_all[start : start + batch_size]
-        yield xb, yb
+def _show_names(names: tuple[str, ...], limit: int = 4) -> str:
+    shown = ", ".join(repr(v) for v in names[:limit])
+    return f"({shown}{', ...' if len(names) > limit else ''})"
 
 
-# -- partial forward passes ---------------------------------------------------
+# -- overflow -------------------------------------------------------------------
 
 
-def sources_of(mlp: MLP, X: np.ndarray, layer: int) -> np.ndarray:
-    """The activations feeding ``layer`` (``X`` itself for layer 0), ``(n, fan_in)``."""
-    a = X
-    for dense in mlp.layers[:layer]:
-        z = a @ dense.weight.T
-        z += dense.bias
-        a = get_activation(dense.activation)(z)
-    return a
+def overflow_error(mlp: Any, layer: int, what: str) -> NumericalError:
+    """The error for values that left the floating-point range at ``layer``.
 
-
-def run_from(mlp: MLP, a: np.ndarray, layer: int) -> np.ndarray:
-    """Run layers ``layer, layer + 1, ...`` on ``a`` (the source of ``layer``)."""
-    for dense in mlp.layers[layer:]:
-        z = a @ dense.weight.T
-        z += dense.bias
-        a = get_activation(dense.activation)(z)
-    return a
-
-
-# -- units ----------------------------------------------------------------------
-
-
-def resolve_unit(mlp: MLP, layer: int, unit: Any, name: str = "unit") -> int:
-    """Return unit ``unit`` of (resolved) ``layer`` as an index.
-
-    ``unit`` is an index in ``[0, units)`` or, for the output layer of a model
-    with class names, a class name.
+    ``what`` says which values, e.g. ``"the contributions to its units"``.
     """
-    n_units = mlp.layers[layer].n_out
-    if isinstance(unit, str):
-        names = mlp.class_names
-        if layer != len(mlp.layers) - 1 or names is None:
-            where = "the output layer" if names is not None else "a model"
-            raise InvalidParameterError(
-                f"`{name}` may be a class name only for {where} with `class_names`; "
-                f"got {unit!r} for layer {layer}"
-            )
-        if unit not in names:
-            raise InvalidParameterError(
-                f"`{name}` must be one of the class names {list(names)}; got {unit!r}"
-            )
-        return names.index(unit)
-    if isinstance(unit, bool) or not isinstance(unit, (int, np.integer)):
-        raise InvalidParameterError(
-            f"`{name}` must be a unit index (int) or a class name; got {unit!r}"
-        )
-    if not 0 <= unit < n_units:
-        raise InvalidParameterError(
-            f"`{name}` must be in [0, {n_units - 1}] (layer {layer} has {n_units} "
-            f"units); got {unit}"
-        )
-    return int(unit)
+    where = mlp._where(layer) if hasattr(mlp, "_where") else f"layer {layer}"
+    return NumericalError(
+        f"{where} overflowed: {what} hold infinite or NaN values although the "
+        f"model's weights and inputs are finite (they are too large for "
+        f"floating-point arithmetic). Rescale the inputs or the weights"
+    )
 
 
-def resolve_units(
-    mlp: MLP,
-    layer: int,
-    units: Any,
-    name: str = "units",
-    *,
-    keep_order: bool = False,
-    allow_empty: bool = True,
-) -> np.ndarray:
-    """Return ``units`` (an int, a class name or a sequence of them) as indices.
-
-    The indices come sorted and unique, shape ``(m,)``, or, with
-    ``keep_order``, in the order given (repeats kept), as figures want them.
-    None means every unit of the layer.
-    """
-    if units is None:
-        return np.arange(mlp.layers[layer].n_out)
-    if isinstance(units, (str, int, np.integer)) and not isinstance(units, bool):
-        return np.array([resolve_unit(mlp, layer, units, name)], dtype=np.intp)
-    if isinstance(units, np.ndarray):
-        items: Sequence[Any] = units.ravel().tolist()
-    elif isinstance(units, Iterable):
-        items = list(units)
-    else:
-        raise InvalidParameterError(
-            f"`{name}` must be a unit index or a sequence of them; got {units!r}"
-        )
-    if not items and not allow_empty:
-        raise InvalidParameterError(f"`{name}` must name at least one unit; got none")
-    idx = [resolve_unit(mlp, layer, u, f"{name}[{i}]") for i, u in enumerate(items)]
-    arr = np.asarray(idx, dtype=np.intp)
-    return arr if keep_order else np.unique(arr)
-
-
-def unit_label(mlp: MLP, layer: int, unit: int) -> str:
-    """``"unit 3"``, or ``"unit 3 ('3')"`` for a named output."""
-    names = mlp.class_names
-    if layer == len(mlp.layers) - 1 and names is not None:
-        return f"unit {unit} ({names[unit]!r})"
-    return f"unit {unit}"
-
-
-def class_names_of(mlp: MLP, n: int) -> tuple[str, ...]:
-    """The model's class names, or ``"0", "1", ...``."""
-    if mlp.class_names is not None and len(mlp.class_names) == n:
-        return mlp.class_names
-    return tuple(str(i) for i in range(n))
+def check_finite_values(values: np.ndarray, mlp: Any, layer: int, what: str) -> None:
+    """Raise :func:`overflow_error` unless every value is finite."""
+    if not all_finite(np.asarray(values)):
+        raise overflow_error(mlp, layer, what)
 
 
 # -- tables -------------------------------------------------------------------
@@ -331,13 +333,23 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
-def safe_divide(num: np.ndarray, den: np.ndarray) -> np.ndarray:
-    """``num / den`` as float64, NaN where ``den == 0`` (and no warning)."""
+# -- numbers --------------------------------------------------------------------
+
+
+def nan_divide(num: Any, den: Any) -> np.ndarray:
+    """``num / den`` as float64, NaN where ``den == 0`` (an undefined ratio,
+    such as the mean over no examples), without a warning."""
     num = np.asarray(num, dtype=np.float64)
     den = np.asarray(den, dtype=np.float64)
     out = np.full(np.broadcast_shapes(num.shape, den.shape), np.nan)
     np.divide(num, den, out=out, where=den != 0)
     return out
+
+
+def zero_divide(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    """``num / den``, 0 where ``den == 0`` (a share of nothing passes nothing on,
+    as LRP wants), without a warning."""
+    return np.divide(num, den, out=np.zeros_like(num), where=den != 0)
 
 
 def nan_mean(values: np.ndarray) -> float:
@@ -354,9 +366,14 @@ def nan_median(values: np.ndarray) -> float:
     return float(np.median(ok)) if ok.size else float("nan")
 
 
-def frozen(arr: np.ndarray) -> np.ndarray:
+def frozen(arr: Any) -> np.ndarray:
     """A read-only view of ``arr`` (results are immutable; the caller's own
     array, if ``arr`` is one, stays writeable)."""
     view = np.asarray(arr).view()
     view.flags.writeable = False
     return view
+
+
+def class_names_of(mlp: Any) -> tuple[str, ...]:
+    """Display names of the model's classes (``"0", "1", ...`` by default)."""
+    return tuple(str(v) for v in mlp.classes.tolist())

@@ -2,8 +2,10 @@
 
 Ablating a unit replaces its output (post-activation) by a constant for every
 input: 0 (``mode="zero"``) or its mean over the data (``mode="mean"``), and
-runs the rest of the network unchanged. Predictions are the largest output,
-as :meth:`mlpinspect.MLP.predict`.
+runs the rest of the network unchanged. Predictions are made as
+:meth:`mlpinspect.MLP.predict` makes them, so every classifier works: the class
+of the largest output (multiclass), the side of the threshold (binary), one
+decision per label (multilabel: a row is right when all its labels are).
 """
 
 from __future__ import annotations
@@ -14,22 +16,19 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import check_choice
-from ..activations import get_activation
+from .._validation import check_choice, resolve_layer, resolve_units
 from ..adapters import adapt
 from ..errors import InvalidParameterError
 from ..mlp import MLP
 from ._batches import (
-    DEFAULT_BATCH_SIZE,
+    DEFAULT_CHUNK_SIZE,
     as_array_or_stream,
+    check_finite_values,
     class_names_of,
     format_table,
     frozen,
     iter_batches,
-    resolve_units,
-    run_from,
-    safe_divide,
-    sources_of,
+    nan_divide,
 )
 
 __all__ = ["Ablation", "UnitImportance", "ablate", "unit_importance"]
@@ -38,12 +37,18 @@ _MODES = ("zero", "mean")
 
 
 def _hidden_layer(mlp: MLP, layer: int) -> int:
-    index = mlp.layer_index(layer)
+    index = resolve_layer(mlp, layer)
     if index == len(mlp.layers) - 1:
         raise InvalidParameterError(
             f"`layer` must be a hidden layer (0 to {len(mlp.layers) - 2}): ablation "
             f"knocks out units whose outputs feed later layers; got the output "
             f"layer ({layer})"
+        )
+    if mlp.task not in ("multiclass", "binary", "multilabel"):
+        raise InvalidParameterError(
+            f"ablation measures accuracy, so it needs a classifier; the model's task "
+            f"is {mlp.task!r} (compare forward() outputs with the units knocked "
+            f"out instead, or adapt(model, task=...) if it is a classifier)"
         )
     return index
 
@@ -58,24 +63,58 @@ def _check_reiterable(mlp: MLP, X: Any, mode: str) -> None:
         )
 
 
-def _layer_means(mlp: MLP, X: Any, y: Any, index: int, batch_size: int) -> np.ndarray:
+def _layer_means(mlp: MLP, X: Any, y: Any, index: int, chunk_size: int) -> np.ndarray:
     """Mean output of every unit of layer ``index`` over the data."""
     total = np.zeros(mlp.layers[index].n_out)
     n = 0
-    for xb, _ in iter_batches(mlp, X, y, batch_size=batch_size, labels=True):
-        total += sources_of(mlp, xb, index + 1).sum(axis=0)
+    for xb, _ in iter_batches(mlp, X, y, chunk_size=chunk_size, labels=True):
+        h = mlp.propagate(xb, stop=index, keep=False)
+        with np.errstate(over="ignore", invalid="ignore"):
+            total += h.sum(axis=0, dtype=np.float64)
         n += xb.shape[0]
+    check_finite_values(total, mlp, index, "the summed outputs of its units")
     return total / n
 
 
+class _Tally:
+    """Correct predictions per class and overall, for one model variant.
+
+    Per class: the examples of the class predicted right (multiclass,
+    binary), or the rows whose label ``c`` is predicted right (multilabel).
+    Overall: the rows predicted right (all labels right, for multilabel).
+    """
+
+    def __init__(self, mlp: MLP, n_classes: int, shape: tuple[int, ...] = ()):
+        self.multilabel = mlp.task == "multilabel"
+        self.correct = np.zeros((*shape, n_classes), dtype=np.int64)
+        self.hits = np.zeros(shape, dtype=np.int64)
+
+    def add(self, decided: np.ndarray, yb: np.ndarray, at: Any = ()) -> None:
+        if self.multilabel:
+            right = decided == yb
+            self.correct[at] += right.sum(axis=0)
+            self.hits[at] += int(right.all(axis=1).sum())
+            return
+        hit = decided == yb
+        self.correct[at] += np.bincount(yb[hit], minlength=self.correct.shape[-1])
+        self.hits[at] += int(hit.sum())
+
+
+def _class_counts(mlp: MLP, yb: np.ndarray, n_classes: int) -> np.ndarray:
+    if mlp.task == "multilabel":
+        return np.full(n_classes, yb.shape[0], dtype=np.int64)
+    return np.bincount(yb, minlength=n_classes)
+
+
 def _predict_from(mlp: MLP, h: np.ndarray, index: int) -> np.ndarray:
-    """Predictions from the outputs ``h`` of layer ``index``."""
-    return run_from(mlp, h, index + 1).argmax(axis=1)
+    """Decisions (class indices or a label indicator) from layer ``index``'s
+    outputs ``h``."""
+    return mlp._decide(mlp.propagate(h, start=index + 1, keep=False))
 
 
-def _accuracy(correct: np.ndarray, counts: np.ndarray) -> float:
-    total = int(counts.sum())
-    return float(correct.sum() / total) if total else float("nan")
+def _accuracy(correct: Any, counts: Any) -> float:
+    total = int(np.sum(counts))
+    return float(np.sum(correct) / total) if total else float("nan")
 
 
 @dataclass(frozen=True, eq=False)
@@ -93,11 +132,19 @@ class Ablation:
     fill_values : numpy.ndarray, shape (len(units),)
         The constant each ablated unit output.
     counts : numpy.ndarray of int, shape (n_classes,)
-        Examples per class.
+        Examples per class (two for a binary model, negative first; for a
+        multilabel model every row counts for every label).
     baseline_correct, ablated_correct : numpy.ndarray of int, shape (n_classes,)
-        Correct predictions per class, intact and ablated.
+        Correct predictions per class, intact and ablated (for a multilabel
+        model: rows whose label is predicted right).
     class_names : tuple of str
-        One name per class.
+        One name per class: ``str`` of the model's class labels.
+    n_samples : int
+        Rows evaluated.
+    baseline_hits, ablated_hits : int
+        Rows predicted right (every label right, for a multilabel model),
+        intact and ablated; ``baseline_hits / n_samples`` is exactly
+        :meth:`MLP.score <mlpinspect.MLP.score>`.
 
     Examples
     --------
@@ -123,16 +170,19 @@ class Ablation:
     baseline_correct: np.ndarray
     ablated_correct: np.ndarray
     class_names: tuple[str, ...]
+    n_samples: int
+    baseline_hits: int
+    ablated_hits: int
 
     @property
     def baseline_accuracy(self) -> float:
-        """Overall accuracy of the intact model."""
-        return _accuracy(self.baseline_correct, self.counts)
+        """Overall accuracy of the intact model (as :meth:`MLP.score`)."""
+        return _accuracy(self.baseline_hits, self.n_samples)
 
     @property
     def accuracy(self) -> float:
         """Overall accuracy with the units ablated."""
-        return _accuracy(self.ablated_correct, self.counts)
+        return _accuracy(self.ablated_hits, self.n_samples)
 
     @property
     def drop(self) -> float:
@@ -142,12 +192,12 @@ class Ablation:
     @property
     def per_class_baseline(self) -> np.ndarray:
         """Per-class accuracy of the intact model (NaN for an empty class)."""
-        return safe_divide(self.baseline_correct, self.counts)
+        return nan_divide(self.baseline_correct, self.counts)
 
     @property
     def per_class_accuracy(self) -> np.ndarray:
         """Per-class accuracy with the units ablated (NaN for an empty class)."""
-        return safe_divide(self.ablated_correct, self.counts)
+        return nan_divide(self.ablated_correct, self.counts)
 
     @property
     def per_class_drop(self) -> np.ndarray:
@@ -187,7 +237,7 @@ class Ablation:
         rows.append(
             (
                 "all",
-                int(self.counts.sum()),
+                self.n_samples,
                 _pct(self.baseline_accuracy),
                 _pct(self.accuracy),
                 _delta(self.drop),
@@ -213,11 +263,11 @@ def ablate(
     model: Any,
     X: Any,
     y: Any = None,
-    units: int | Sequence[int] = (),
     *,
+    units: int | Sequence[int] = (),
     layer: int = 0,
     mode: str = "zero",
-    batch_size: int = DEFAULT_BATCH_SIZE,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
 ) -> Ablation:
     """Per-class accuracy with some hidden units knocked out.
 
@@ -227,12 +277,17 @@ def ablate(
         The network.
     X : array_like or iterable of (X_batch, y_batch) pairs
         Inputs, shape ``(n, n_inputs)`` or ``(n, *input_shape)``, with labels
-        ``y``; or an iterable of pairs (then ``y`` is None). For
-        ``mode="mean"`` an iterable must be re-iterable (two passes).
-    y : array_like of int, shape (n,), or one-hot (n, n_classes)
-        Class labels for an array ``X``.
+        ``y``; or an iterable of pairs, e.g. a PyTorch ``DataLoader`` (then
+        ``y`` is None). For ``mode="mean"`` an iterable must be re-iterable
+        (two passes).
+    y : array_like, shape (n,), or one-hot (n, n_classes)
+        Class labels for an array ``X``, of any kind the model's classes hold
+        (strings, integers, booleans; integers are class positions when the
+        classes are strings); a 0/1 indicator matrix for a multilabel model.
+        Unknown labels are refused by name.
     units : int or sequence of int
-        The units of ``layer`` to knock out; empty gives the baseline.
+        The units of ``layer`` to knock out (keyword-only); empty gives the
+        baseline.
     layer : int, default 0
         A hidden layer (not the output layer).
     mode : {"zero", "mean"}, default "zero"
@@ -241,8 +296,9 @@ def ablate(
         the next layer keeps the unit's average input but loses its
         variation across inputs; this separates "the unit carries
         information" from "the unit shifts the next layer's baseline".
-    batch_size : int, default 1000
-        Rows per batch for an array ``X``.
+    chunk_size : int, default 1000
+        Rows per batch for an array ``X`` (bounds the memory; the result does
+        not depend on it).
 
     Returns
     -------
@@ -254,8 +310,13 @@ def ablate(
     Raises
     ------
     InvalidParameterError
-        For the output layer or a bad layer, a unit out of range, an unknown
-        mode, missing or mismatched labels, or bad inputs.
+        For the output layer or a bad layer, a model that is no classifier
+        (a regressor, or one output whose task is unknown), a unit out of
+        range, an unknown mode, missing, mismatched or unknown labels, or bad
+        inputs.
+    NumericalError
+        When a layer overflows although the model and inputs are finite; the
+        message names the layer.
 
     Examples
     --------
@@ -270,6 +331,14 @@ def ablate(
     [0.0, 0.0]
     >>> ablate(mlp, X, y, units=[]).drop
     0.0
+
+    Labels of any kind; the baseline is the model's own score:
+
+    >>> named = mlp.replace(class_names=["cat", "dog", "emu"])
+    >>> labels = named.classes[y]
+    >>> result = ablate(named, X, labels, units=[0, 2])
+    >>> result.class_names, result.baseline_accuracy == named.score(X, labels)
+    (('cat', 'dog', 'emu'), True)
     """
     mlp = adapt(model).check_finite()
     index = _hidden_layer(mlp, layer)
@@ -277,30 +346,33 @@ def ablate(
     mode = check_choice(mode, "mode", _MODES)
     _check_reiterable(mlp, X, mode)
     if mode == "mean":
-        fill = _layer_means(mlp, X, y, index, batch_size)[unit_idx]
+        fill = _layer_means(mlp, X, y, index, chunk_size)[unit_idx]
     else:
         fill = np.zeros(unit_idx.size)
-    n_classes = mlp.n_outputs
+    n_classes = mlp.n_classes
     counts = np.zeros(n_classes, dtype=np.int64)
-    base = np.zeros(n_classes, dtype=np.int64)
-    ablated = np.zeros(n_classes, dtype=np.int64)
-    for xb, yb in iter_batches(mlp, X, y, batch_size=batch_size, labels=True):
-        h = sources_of(mlp, xb, index + 1)
-        counts += np.bincount(yb, minlength=n_classes)
-        base += np.bincount(yb[_predict_from(mlp, h, index) == yb], minlength=n_classes)
+    base, ablated = _Tally(mlp, n_classes), _Tally(mlp, n_classes)
+    n = 0
+    for xb, yb in iter_batches(mlp, X, y, chunk_size=chunk_size, labels=True):
+        h = mlp.propagate(xb, stop=index, keep=False)
+        counts += _class_counts(mlp, yb, n_classes)
+        n += xb.shape[0]
+        base.add(_predict_from(mlp, h, index), yb)
         h = h.copy()
         h[:, unit_idx] = fill
-        hit = _predict_from(mlp, h, index) == yb
-        ablated += np.bincount(yb[hit], minlength=n_classes)
+        ablated.add(_predict_from(mlp, h, index), yb)
     return Ablation(
         layer=index,
         units=frozen(unit_idx),
         mode=mode,
         fill_values=frozen(np.asarray(fill, dtype=np.float64)),
         counts=frozen(counts),
-        baseline_correct=frozen(base),
-        ablated_correct=frozen(ablated),
-        class_names=class_names_of(mlp, n_classes),
+        baseline_correct=frozen(base.correct),
+        ablated_correct=frozen(ablated.correct),
+        class_names=class_names_of(mlp),
+        n_samples=n,
+        baseline_hits=int(base.hits),
+        ablated_hits=int(ablated.hits),
     )
 
 
@@ -333,7 +405,8 @@ class UnitImportance:
     fill_values : numpy.ndarray, shape (units,)
         The constant each unit outputs when ablated.
     class_names : tuple of str
-        One name per class.
+        One name per class: ``str`` of the model's class labels (two for a
+        binary model, negative first).
 
     Examples
     --------
@@ -421,7 +494,7 @@ def unit_importance(
     *,
     layer: int = 0,
     mode: str = "zero",
-    batch_size: int = DEFAULT_BATCH_SIZE,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
 ) -> UnitImportance:
     """Ablate each unit of a hidden layer alone and rank units by the accuracy
     they cost.
@@ -436,14 +509,15 @@ def unit_importance(
         The network.
     X : array_like or iterable of (X_batch, y_batch) pairs
         Inputs with labels ``y``, as for :func:`ablate`.
-    y : array_like of int, shape (n,), or one-hot (n, n_classes)
-        Class labels for an array ``X``.
+    y : array_like, shape (n,), or one-hot (n, n_classes)
+        Class labels for an array ``X``, of any kind the model's classes hold
+        (as for :func:`ablate`; binary and multilabel models included).
     layer : int, default 0
         A hidden layer (not the output layer).
     mode : {"zero", "mean"}, default "zero"
         As for :func:`ablate`.
-    batch_size : int, default 1000
-        Rows per batch for an array ``X``.
+    chunk_size : int, default 1000
+        Rows per batch for an array ``X`` (bounds the memory).
 
     Returns
     -------
@@ -482,34 +556,38 @@ def unit_importance(
     _check_reiterable(mlp, X, mode)
     n_units = mlp.layers[index].n_out
     if mode == "mean":
-        fill = _layer_means(mlp, X, y, index, batch_size)
+        fill = _layer_means(mlp, X, y, index, chunk_size)
     else:
         fill = np.zeros(n_units)
     nxt = mlp.layers[index + 1]
-    act = get_activation(nxt.activation)
-    n_classes = mlp.n_outputs
+    n_classes = mlp.n_classes
     counts = np.zeros(n_classes, dtype=np.int64)
-    base = np.zeros(n_classes, dtype=np.int64)
-    ablated = np.zeros((n_units, n_classes), dtype=np.int64)
-    for xb, yb in iter_batches(mlp, X, y, batch_size=batch_size, labels=True):
-        h = sources_of(mlp, xb, index + 1)
-        z = h @ nxt.weight.T
-        z += nxt.bias
-        counts += np.bincount(yb, minlength=n_classes)
-        pred = run_from(mlp, act(z), index + 2).argmax(axis=1)
-        base += np.bincount(yb[pred == yb], minlength=n_classes)
+    base, ablated = _Tally(mlp, n_classes), _Tally(mlp, n_classes, (n_units,))
+    n = 0
+
+    def decide(h: np.ndarray, z: np.ndarray) -> np.ndarray:
+        # Layer index + 1 from its (updated) pre-activation z onwards; the
+        # forward pass checks z, so an overflow names the layer.
+        return mlp._decide(mlp.propagate(h, start=index + 1, keep=False, first_pre=z))
+
+    for xb, yb in iter_batches(mlp, X, y, chunk_size=chunk_size, labels=True):
+        h = mlp.propagate(xb, stop=index, keep=False)
+        # The next layer's pre-activation, as the model computes it.
+        z = mlp.propagate(h, start=index + 1, stop=index + 1).pre[0]  # type: ignore[union-attr]
+        counts += _class_counts(mlp, yb, n_classes)
+        n += xb.shape[0]
+        base.add(decide(h, z.copy()), yb)
         for j in range(n_units):
             # Only unit j changed: z_j = z + (fill_j - h_j) * W_next[:, j].
-            zj = z + np.multiply.outer(fill[j] - h[:, j], nxt.weight[:, j])
-            pred = run_from(mlp, act(zj), index + 2).argmax(axis=1)
-            ablated[j] += np.bincount(yb[pred == yb], minlength=n_classes)
-    total = int(counts.sum())
-    accuracy = ablated.sum(axis=1) / total
-    baseline = base.sum() / total
-    per_class_base = safe_divide(base, counts)
-    per_class = safe_divide(ablated, counts[None, :])
-    # Rank by correct counts (integers): exact ties, then lower index first.
-    ranking = np.argsort(ablated.sum(axis=1), kind="stable")
+            with np.errstate(over="ignore", invalid="ignore"):
+                zj = z + np.multiply.outer(fill[j] - h[:, j], nxt.weight[:, j])
+            ablated.add(decide(h, zj), yb, j)
+    accuracy = ablated.hits / n
+    baseline = base.hits / n
+    per_class_base = nan_divide(base.correct, counts)
+    per_class = nan_divide(ablated.correct, counts[None, :])
+    # Rank by rows right (integers): exact ties, then lower index first.
+    ranking = np.argsort(ablated.hits, kind="stable")
     return UnitImportance(
         layer=index,
         mode=mode,
@@ -522,5 +600,5 @@ def unit_importance(
         per_class_baseline=frozen(per_class_base),
         counts=frozen(counts),
         fill_values=frozen(np.asarray(fill, dtype=np.float64)),
-        class_names=class_names_of(mlp, n_classes),
+        class_names=class_names_of(mlp),
     )

@@ -32,10 +32,13 @@ Methods
 
 Which output is attributed
 --------------------------
-``target`` selects an output unit (an index, a class name, or one index per
-row) or a weighted sum of output units (a float vector of weights, the
-"direction" ``sum_k w_k f_k``). ``output="pre"`` (the default) attributes the
-output layer's *pre-activation* (the logit), ``output="post"`` its activation
+``target`` selects an output unit (a position or a class label, for every row
+or one per row) or a weighted sum of output units (a float vector of weights,
+the "direction" ``sum_k w_k f_k``). A binary model has one output unit, the
+positive class's; its negative class is the direction ``-1`` on that unit
+(the negative class's logit is minus the positive one's), so its attributions
+are minus the positive class's. ``stage="pre"`` (the default) attributes the
+output layer's *pre-activation* (the logit), ``stage="post"`` its activation
 (e.g. the softmax probability or the sigmoid output).
 
 The default is the logit because it is what the rest of mlpinspect decomposes
@@ -45,8 +48,8 @@ however strongly the input supports it) and because a softmax probability
 depends on every other class's logit, so its attribution mixes in evidence
 *against* the other classes. For a model whose output activation is the
 identity, both are the same. Captum attributes whatever the model's
-``forward`` returns; ``output="post"`` is the equivalent for a torch model that
-ends with its activation, ``output="pre"`` for the same model without it.
+``forward`` returns; ``stage="post"`` is the equivalent for a torch model that
+ends with its activation, ``stage="pre"`` for the same model without it.
 
 Completeness
 ------------
@@ -62,7 +65,7 @@ row, the sum of the attributions minus the change of the output it explains:
   ReLU networks the integrand jumps, and every rule converges like
   ``1/n_steps``.
 - ``deeplift``: ``sum - (f(x) - f(b))``; zero to rounding (for a softmax with
-  ``output="post"``, to the quadrature error of its averaged Jacobian).
+  ``stage="post"``, to the quadrature error of its averaged Jacobian).
 - ``lrp``: ``sum - f(x)`` (relevance conservation); zero for LRP-0
   (``epsilon=0``), and for ``zplus`` / ``alpha_beta`` with ``alpha - beta =
   1`` when every unit has positive (and negative) contributions, on bias-free
@@ -70,8 +73,8 @@ row, the sum of the attributions minus the change of the output it explains:
 
 LRP conventions
 ---------------
-Relevance starts at the output layer as ``w_k * z_k`` (``output="pre"``) or
-``w_k * a_k`` (``output="post"``) for the target weights ``w`` and passes
+Relevance starts at the output layer as ``w_k * z_k`` (``stage="pre"``) or
+``w_k * a_k`` (``stage="post"``) for the target weights ``w`` and passes
 unchanged through every activation (as in Captum). Through a dense layer with
 inputs ``a``, weights ``W`` and pre-activation ``z = W a + b``:
 
@@ -129,7 +132,7 @@ tests assert.
   sum to ``f(x) - f(b)`` and depend on the other rows of the batch;
   mlpinspect uses the averaged Jacobian (see ``n_steps`` in
   :func:`attribute`), which keeps completeness. Attributing the logit
-  (``output="pre"``) avoids the question.
+  (``stage="pre"``) avoids the question.
 - ``lrp`` with ``lrp_rule="epsilon"`` = ``LRP`` with its default rules
   (``EpsilonRule`` on ``nn.Linear``, relevance passed through ``nn.ReLU`` and
   ``nn.Tanh``) given the same ``epsilon`` (Captum's default is ``1e-9``,
@@ -151,7 +154,7 @@ tests assert.
 Speed
 -----
 Everything is vectorised over samples and steps, in chunks of at most
-``batch_size`` rows. The first layer is linear in the input, so the
+``chunk_size`` rows. The first layer is linear in the input, so the
 integrated-gradients path (and every occlusion patch) needs one product with
 the first weight matrix per input, not one per step: the steps run through
 the hidden layers only. On the study's 784-30-10 sigmoid network and the
@@ -159,7 +162,7 @@ the hidden layers only. On the study's 784-30-10 sigmoid network and the
 image's predicted class takes about 0.27 s (two shared CPU cores),
 15x faster than Captum's ``IntegratedGradients`` on the same torch model in
 float32 and 33x faster in float64; besides the 60 MiB result its working
-memory is 15 MiB at the default ``batch_size`` (3 MiB at 1024 rows). See
+memory is 15 MiB at the default ``chunk_size`` (3 MiB at 1024 rows). See
 ``benchmarks/analysis_speed.py``.
 """
 
@@ -174,14 +177,25 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import check_array, check_choice, check_float, check_int
+from .._validation import (
+    all_finite,
+    check_array,
+    check_choice,
+    check_chunk_size,
+    check_float,
+    check_input,
+    check_int,
+    resolve_target,
+)
 from ..adapters import adapt
 from ..errors import InvalidParameterError
-from ._backprop import Chain, ForwardPass
+from ..mlp import ForwardTrace
+from ._backprop import Chain, weighted
+from ._batches import zero_divide
 
 __all__ = ["METHODS", "Attribution", "attribute"]
 
-DEFAULT_BATCH_SIZE = 8192
+DEFAULT_CHUNK_SIZE = 8192
 """Default number of rows (samples x steps or patches) computed at once."""
 
 _DEEPLIFT_THRESHOLD = 1e-10
@@ -203,10 +217,12 @@ class Attribution:
         The method's name, e.g. ``"integrated_gradients"``.
     target : numpy.ndarray
         ``(n,)`` int64 output indices, or ``(n, n_outputs)`` float weights when
-        the target was a direction over the outputs.
+        the target was a direction over the outputs or named the negative
+        class of a binary model (weight ``-1`` on its one unit).
     output : numpy.ndarray, shape (n,)
         The attributed output at ``X`` (the target unit's logit with
-        ``output_stage="pre"``).
+        ``stage="pre"``, its activation with ``stage="post"``; minus the one
+        unit's for the negative class of a binary model).
     baseline : numpy.ndarray or None
         The reference input, shape of ``X`` (a read-only broadcast view when
         one baseline serves every row); zeros for ``gradient_x_input``; None for
@@ -217,12 +233,17 @@ class Attribution:
         Sum of the attributions minus ``output - baseline_output`` (minus
         ``output`` for LRP); None for methods without a completeness property
         (see the module documentation).
-    output_stage : {"pre", "post"}
+    stage : {"pre", "post"}
         Whether the output unit was taken before or after its activation.
     input_shape : tuple of int
         The model's input shape.
     options : mapping
         The method's settings (``n_steps``, ``rule``, ``epsilon``, ...).
+    inputs : numpy.ndarray, shape of ``X``
+        The attributed inputs (float64), for figures.
+    feature_names : tuple of str or None
+        The inputs' feature names: a DataFrame's columns, or the model's
+        ``feature_names``; None when neither has any.
 
     Examples
     --------
@@ -246,9 +267,11 @@ class Attribution:
     baseline: np.ndarray | None
     baseline_output: np.ndarray | None
     completeness_error: np.ndarray | None
-    output_stage: str
+    stage: str
     input_shape: tuple[int, ...]
     options: Mapping[str, Any]
+    inputs: np.ndarray | None = None
+    feature_names: tuple[str, ...] | None = None
 
     @property
     def convergence_delta(self) -> np.ndarray | None:
@@ -266,7 +289,7 @@ class Attribution:
     def __repr__(self) -> str:
         text = (
             f"Attribution(method={self.method!r}, n_samples={self.n_samples}, "
-            f"input_shape={self.input_shape}, output_stage={self.output_stage!r}"
+            f"input_shape={self.input_shape}, stage={self.stage!r}"
         )
         if self.completeness_error is not None and self.completeness_error.size:
             worst = float(np.max(np.abs(self.completeness_error)))
@@ -317,18 +340,13 @@ QUADRATURE_RULES: dict[str, tuple[Callable[[int], tuple], int]] = {
 # -- LRP rules: one small function per rule ----------------------------------------
 
 
-def _safe_divide(num: np.ndarray, den: np.ndarray) -> np.ndarray:
-    """``num / den``, 0 where ``den == 0``."""
-    return np.divide(num, den, out=np.zeros_like(num), where=den != 0)
-
-
 def _lrp_epsilon(
     a: np.ndarray, weight: np.ndarray, bias: np.ndarray, z: np.ndarray,
     relevance: np.ndarray, opts: Mapping[str, float],
 ) -> np.ndarray:  # fmt: skip
     """``R_i = a_i sum_j W_ji R_j / (z_j + eps sign(z_j))``, ``sign(0) = 1``."""
     den = z + opts["epsilon"] * np.where(z >= 0, 1.0, -1.0)
-    return a * (_safe_divide(relevance, den) @ weight)
+    return a * (zero_divide(relevance, den) @ weight)
 
 
 def _lrp_alpha_beta(
@@ -344,11 +362,11 @@ def _lrp_alpha_beta(
     a_pos, a_neg = np.maximum(a, 0.0), np.minimum(a, 0.0)
     w_pos, w_neg = np.maximum(weight, 0.0), np.minimum(weight, 0.0)
     z_pos = a_pos @ w_pos.T + a_neg @ w_neg.T + np.maximum(bias, 0.0) + eps
-    s_pos = _safe_divide(relevance, z_pos)
+    s_pos = zero_divide(relevance, z_pos)
     result = alpha * (a_pos * (s_pos @ w_pos) + a_neg * (s_pos @ w_neg))
     if beta != 0:
         z_neg = a_pos @ w_neg.T + a_neg @ w_pos.T + np.minimum(bias, 0.0) - eps
-        s_neg = _safe_divide(relevance, z_neg)
+        s_neg = zero_divide(relevance, z_neg)
         result -= beta * (a_pos * (s_neg @ w_neg) + a_neg * (s_neg @ w_pos))
     return result
 
@@ -381,7 +399,7 @@ class _Problem:
     weights: np.ndarray  # (n, n_outputs): the target as weights over outputs
     stage: str
     baseline: np.ndarray  # (n, d), possibly a broadcast view
-    batch_size: int
+    chunk_size: int
     input_shape: tuple[int, ...]
     opts: Mapping[str, Any]
 
@@ -391,7 +409,7 @@ class _Problem:
 
     def chunks(self, rows_per_sample: int):
         """Slices of samples whose ``rows_per_sample`` rows fit in a batch."""
-        size = max(1, self.batch_size // max(1, rows_per_sample))
+        size = max(1, self.chunk_size // max(1, rows_per_sample))
         n = self.X.shape[0]
         for start in range(0, n, size):
             yield slice(start, min(n, start + size))
@@ -405,8 +423,8 @@ class _Problem:
         """The baseline for ``rows``: a single row when it is shared."""
         return self.baseline[:1] if self.shared_baseline else self.baseline[rows]
 
-    def value(self, fwd: ForwardPass, rows: slice) -> np.ndarray:
-        return fwd.value(self.weights[rows], self.last, self.stage)
+    def value(self, fwd: ForwardTrace, rows: slice) -> np.ndarray:
+        return weighted(fwd, self.weights[rows], self.last, self.stage)
 
     def output_at(self, Z: np.ndarray) -> np.ndarray:
         """Target output for every row of ``Z`` (inputs), chunked."""
@@ -474,13 +492,13 @@ def _integrated_gradients(p: _Problem) -> _Computed:
         values[rows] = diff * (mean_delta0 @ w0)
         ends = chain.forward_from_first(np.concatenate([z_base + dz, z_base]), p.last)
         both = np.concatenate([p.weights[rows], p.weights[rows]])
-        ends_value = ends.value(both, p.last, p.stage)
+        ends_value = weighted(ends, both, p.last, p.stage)
         output[rows], baseline_output[rows] = ends_value[:m], ends_value[m:]
     return _Computed(values, output, baseline_output, reference="baseline")
 
 
 def _deeplift_step(
-    p: _Problem, fx: ForwardPass, fb: ForwardPass
+    p: _Problem, fx: ForwardTrace, fb: ForwardTrace
 ) -> Callable[[int, np.ndarray], np.ndarray]:
     """The rescale rule as an activation step for :meth:`Chain.backward`."""
 
@@ -556,6 +574,8 @@ def _lrp(p: _Problem) -> _Computed:
             relevance = rule(
                 a, chain.weights[i], chain.biases[i], fwd.pre[i], relevance, p.opts
             )
+            if not all_finite(relevance):  # e.g. LRP-0 dividing by a tiny z
+                raise chain.overflow(i, "the relevances of its inputs")
         values[rows] = relevance
     return _Computed(values, output, reference="zero")
 
@@ -624,7 +644,7 @@ def _occlusion(p: _Problem) -> _Computed:
         z_occluded = zx[None, :, :] - change
         fwd = chain.forward_from_first(z_occluded.reshape(-1, zx.shape[1]), p.last)
         g = np.tile(p.weights[rows], (n_patches, 1))
-        occluded = fwd.value(g, p.last, p.stage).reshape(n_patches, m)
+        occluded = weighted(fwd, g, p.last, p.stage).reshape(n_patches, m)
         here = p.value(chain.forward_from_first(zx, p.last), rows)
         drop = here[None, :] - occluded  # (K, m)
         # A patch equal to the baseline changes nothing: make that exactly 0,
@@ -647,102 +667,6 @@ METHODS: dict[str, Callable[[_Problem], _Computed]] = {
 
 
 # -- argument resolution ----------------------------------------------------------
-
-
-def _flatten_input(mlp: Any, X: Any) -> tuple[np.ndarray, tuple[int, ...]]:
-    """``X`` as float64 ``(n, d)`` and its original shape."""
-    shape = mlp.input_shape
-    arr = check_array(X, "X", ndim=tuple(sorted({1, 2, 1 + len(shape)})))
-    original = arr.shape
-    if arr.ndim == 1:
-        arr = arr.reshape(1, -1)
-    elif arr.ndim == 1 + len(shape) and arr.shape[1:] == shape:
-        arr = arr.reshape(arr.shape[0], -1)
-    if arr.ndim != 2 or arr.shape[1] != mlp.n_inputs:
-        raise InvalidParameterError(
-            f"`X` must have {mlp.n_inputs} features (the model's input size), as "
-            f"(n, {mlp.n_inputs}) or (n, *{shape}); got shape {original}"
-        )
-    return arr, original
-
-
-def _class_index(mlp: Any, name: str, argument: str) -> int:
-    names = mlp.class_names
-    if names is None:
-        raise InvalidParameterError(
-            f"`{argument}` may be a class name only for a model with `class_names`; "
-            f"got {name!r}"
-        )
-    if name not in names:
-        raise InvalidParameterError(
-            f"`{argument}` must be one of the class names {list(names)}; got {name!r}"
-        )
-    return names.index(name)
-
-
-def _resolve_target(mlp: Any, target: Any, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """Return ``(weights (n, n_outputs), target as stored in the result)``."""
-    k = mlp.n_outputs
-    if target is None:
-        if k != 1:
-            raise InvalidParameterError(
-                f"`target` is required for a model with {k} outputs: an output "
-                f"index, a class name, one index per row or weights of shape ({k},)"
-            )
-        target = 0
-    if isinstance(target, str):
-        target = _class_index(mlp, target, "target")
-    if isinstance(target, numbers.Integral) and not isinstance(target, bool):
-        index = check_int(target, "target", minimum=0, maximum=k - 1)
-        indices = np.full(n, index, dtype=np.int64)
-    else:
-        arr = np.asarray(target)
-        if arr.dtype.kind in "US":
-            if arr.ndim != 1 or arr.shape[0] != n:
-                raise InvalidParameterError(
-                    f"`target` given as class names must have one per row ({n}); "
-                    f"got shape {arr.shape}"
-                )
-            names = [str(s) for s in arr]
-            indices = np.array(
-                [_class_index(mlp, s, f"target[{i}]") for i, s in enumerate(names)],
-                dtype=np.int64,
-            )
-        elif arr.dtype.kind in "iu":
-            if arr.ndim == 0:
-                return _resolve_target(mlp, int(arr), n)
-            if arr.ndim != 1 or arr.shape[0] != n:
-                raise InvalidParameterError(
-                    f"`target` given as integers must be one output index or one "
-                    f"per row, shape ({n},); got shape {arr.shape}"
-                )
-            if arr.min() < 0 or arr.max() >= k:
-                raise InvalidParameterError(
-                    f"`target` must hold output indices in [0, {k - 1}] (the model "
-                    f"has {k} outputs); got values in [{arr.min()}, {arr.max()}]"
-                )
-            indices = arr.astype(np.int64)
-        elif arr.dtype.kind == "f":
-            weights = check_array(arr, "target", ndim=(1, 2))
-            if weights.shape == (k,):
-                weights = np.broadcast_to(weights, (n, k))
-            elif weights.shape != (n, k):
-                raise InvalidParameterError(
-                    f"`target` given as floats is read as weights over the outputs "
-                    f"and must have shape ({k},) or ({n}, {k}); got shape "
-                    f"{weights.shape} (pass output indices as integers)"
-                )
-            weights = np.array(weights, dtype=np.float64)
-            return weights, weights
-        else:
-            raise InvalidParameterError(
-                f"`target` must be an output index, a class name, one index per row "
-                f"or float weights over the outputs; got {type(target).__name__} of "
-                f"dtype {arr.dtype}"
-            )
-    weights = np.zeros((n, k))
-    weights[np.arange(n), indices] = 1.0
-    return weights, indices
 
 
 def _resolve_baseline(
@@ -805,10 +729,10 @@ def _check_lrp_model(chain: Chain, lrp_rule: str) -> None:
 def attribute(
     model: Any,
     X: Any,
-    target: Any,
-    method: str = "integrated_gradients",
+    target: Any = None,
     *,
-    output: str = "pre",
+    method: str = "integrated_gradients",
+    stage: str = "pre",
     baseline: Any = None,
     n_steps: int = 50,
     rule: str = "gauss_legendre",
@@ -818,7 +742,7 @@ def attribute(
     beta: float = 1.0,
     window: int | tuple[int, ...] | None = None,
     stride: int | tuple[int, ...] | None = None,
-    batch_size: int = DEFAULT_BATCH_SIZE,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
 ) -> Attribution:
     """Attribute a model output to the input features, one row at a time.
 
@@ -827,18 +751,25 @@ def attribute(
     model : MLP or anything :func:`mlpinspect.adapt` accepts
         The model.
     X : array_like, shape ``(n, n_inputs)`` or ``(n, *input_shape)``
-        Inputs; a 1-D array is one input.
-    target : int, str, array_like or None
-        What to attribute: an output index or class name (for every row);
-        integer indices or class names, shape ``(n,)`` (one per row); or float
-        weights over the outputs, shape ``(n_outputs,)`` or ``(n, n_outputs)``,
-        to attribute ``sum_k w_k f_k`` (a "direction"). None is allowed for a
-        model with a single output. Pass ``mlp.predict(X)`` to attribute each
-        row's predicted class.
+        Inputs (a DataFrame or a tensor is fine); a 1-D array is one input.
+        A DataFrame's columns become the result's ``feature_names`` (they
+        must match the model's ``feature_names`` when it has them).
+    target : int, label, array_like or None
+        What to attribute: an output position or a class label of any kind
+        the model's classes hold (``"dog"``, ``"8"``, ``7``, ``True``; a
+        string is always a label, an integer a position unless it is only a
+        label) for every row; positions or labels, shape ``(n,)`` (one per
+        row); or float weights over the outputs, shape ``(n_outputs,)`` or
+        ``(n, n_outputs)``, to attribute ``sum_k w_k f_k`` (a "direction").
+        None is allowed for a model with a single output (a binary model's
+        positive class). The negative class of a binary model attributes
+        minus its one unit (minus the logit with ``stage="pre"``), so its
+        attributions are minus the positive class's. Pass ``mlp.predict(X)``
+        to attribute each row's predicted class.
     method : str
         One of ``"gradient"``, ``"gradient_x_input"``,
         ``"integrated_gradients"``, ``"deeplift"``, ``"lrp"``, ``"occlusion"``.
-    output : {"pre", "post"}
+    stage : {"pre", "post"}
         Attribute the output layer's pre-activation (the logit, default) or its
         activation (e.g. the softmax probability); see the module
         documentation.
@@ -849,7 +780,7 @@ def attribute(
         Default: zeros.
     n_steps : int
         Quadrature nodes for ``integrated_gradients``; also the Gauss-Legendre
-        nodes of DeepLIFT's averaged softmax Jacobian (``output="post"`` on a
+        nodes of DeepLIFT's averaged softmax Jacobian (``stage="post"`` on a
         softmax model).
     rule : str
         Integrated-gradients quadrature: ``"gauss_legendre"`` (default),
@@ -861,7 +792,7 @@ def attribute(
     epsilon : float
         LRP stabiliser (``>= 0``; ``0`` gives LRP-0, which divides by the
         pre-activations themselves and is unstable where they are tiny: a
-        quotient may overflow, with numpy's RuntimeWarning).
+        quotient that overflows raises :class:`~mlpinspect.NumericalError`).
     alpha, beta : float
         Weights of the positive and negative parts for ``"alpha_beta"``
         (relevance is conserved when ``alpha - beta = 1``).
@@ -872,9 +803,10 @@ def attribute(
     stride : int or tuple of int, optional
         Step between patches along each axis, at most ``window``. Default 1
         (as Captum).
-    batch_size : int
+    chunk_size : int, default 8192
         Rows computed at once: samples x steps for integrated gradients,
-        samples x patches for occlusion. Bounds the working memory.
+        samples x patches for occlusion. Bounds the working memory; the
+        result does not depend on it.
 
     Returns
     -------
@@ -885,8 +817,14 @@ def attribute(
     ------
     InvalidParameterError
         For an unknown method or rule (the message lists the known ones), a
-        target out of range, a baseline of the wrong shape, or ``"zplus"`` /
+        target out of range or an unknown label (named), a baseline of the
+        wrong shape, inputs of the wrong layout (a row with the right number
+        of values suggests ``input_shape=``) or ``"zplus"`` /
         ``"alpha_beta"`` on a model with non-ReLU hidden layers.
+    NumericalError
+        When values overflow although the model and inputs are finite (huge
+        weights, or inputs a float32 model cannot run); the message names the
+        layer.
 
     Examples
     --------
@@ -902,14 +840,25 @@ def attribute(
     5.0
     >>> attribute(mlp, X, 0, method="gradient").values
     array([[2., 3.]])
+
+    A class label names the output; the negative class of a binary model is
+    minus its one unit:
+
+    >>> binary = MLP([Dense([[1.0, -2.0]], [0.5], "sigmoid")],
+    ...              class_names=["no", "yes"])
+    >>> attribute(binary, X, "yes", method="gradient_x_input").values
+    array([[ 2., -2.]])
+    >>> attribute(binary, X, "no", method="gradient_x_input").values
+    array([[-2.,  2.]])
     """
     mlp = adapt(model).check_finite()
     method = check_choice(method, "method", METHODS)
-    stage = check_choice(output, "output", ("pre", "post"))
-    batch_size = check_int(batch_size, "batch_size", minimum=1)
-    X2, original_shape = _flatten_input(mlp, X)
+    stage = check_choice(stage, "stage", ("pre", "post"))
+    chunk_size = check_chunk_size(chunk_size)
+    inputs = check_input(mlp, X, dtype=np.float64)
+    X2, original_shape = inputs.values, inputs.shape
     n, d = X2.shape
-    weights, stored_target = _resolve_target(mlp, target, n)
+    weights, stored_target = resolve_target(mlp, target, n)
     chain = Chain(mlp)
 
     opts: dict[str, Any] = {}
@@ -952,20 +901,17 @@ def attribute(
         weights=weights,
         stage=stage,
         baseline=base if base is not None else np.broadcast_to(np.zeros(d), (n, d)),
-        batch_size=batch_size,
+        chunk_size=chunk_size,
         input_shape=mlp.input_shape,
         opts=opts,
     )
-    computed = METHODS[method](problem)
-
-    if computed.reference == "baseline":
-        assert computed.baseline_output is not None
-        explained = computed.output - computed.baseline_output
-        error: np.ndarray | None = computed.values.sum(axis=1) - explained
-    elif computed.reference == "zero":
-        error = computed.values.sum(axis=1) - computed.output
-    else:
-        error = None
+    _check_model_arithmetic(mlp, X2, base, chunk_size)
+    # Overflow anywhere (forward, backward, LRP) raises a NumericalError naming
+    # the layer; numpy's warnings would only repeat it.
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        computed = METHODS[method](problem)
+        error = _completeness_error(computed)
+    _check_computed(chain, computed, error, method)
 
     baseline_view = None
     if base is not None:
@@ -980,7 +926,59 @@ def attribute(
         baseline=baseline_view,
         baseline_output=computed.baseline_output,
         completeness_error=error,
-        output_stage=stage,
+        stage=stage,
         input_shape=mlp.input_shape,
         options=MappingProxyType(opts),
+        inputs=_read_only(X2.reshape(original_shape)),
+        feature_names=inputs.feature_names,
     )
+
+
+def _completeness_error(computed: _Computed) -> np.ndarray | None:
+    """Sum of the attributions minus the change of output they explain."""
+    if computed.reference == "baseline":
+        assert computed.baseline_output is not None
+        explained = computed.output - computed.baseline_output
+        return computed.values.sum(axis=1) - explained
+    if computed.reference == "zero":
+        return computed.values.sum(axis=1) - computed.output
+    return None
+
+
+def _check_computed(
+    chain: Chain, computed: _Computed, error: np.ndarray | None, method: str
+) -> None:
+    """Raise a NumericalError naming the layer if a result left float64's range."""
+    outputs = [computed.output, computed.baseline_output]
+    if not all(v is None or all_finite(v) for v in outputs):
+        raise chain.overflow(chain.n_layers - 1, "the attributed outputs")
+    if not all_finite(computed.values):
+        raise chain.overflow(0, f"the {method} attributions of its inputs")
+    if error is not None and not all_finite(error):
+        raise chain.overflow(0, f"the sums of the {method} attributions")
+
+
+def _check_model_arithmetic(
+    mlp: Any, X: np.ndarray, base: np.ndarray | None, chunk_size: int
+) -> None:
+    """Refuse inputs on which a float32 model itself overflows.
+
+    Attributions are computed on the model's float64 copy, which could give
+    finite numbers for inputs the model (in its own dtype) cannot run; its
+    forward pass raises a NumericalError naming the layer instead.
+    """
+    if mlp.dtype == np.float64:
+        return
+    points = [X]
+    if base is not None:
+        shared = base.shape[0] <= 1 or base.strides[0] == 0
+        points.append(base[:1] if shared else base)
+    for Z in points:
+        for start in range(0, Z.shape[0], chunk_size):
+            mlp.propagate(Z[start : start + chunk_size].astype(mlp.dtype), keep=False)
+
+
+def _read_only(arr: np.ndarray) -> np.ndarray:
+    view = arr.view()
+    view.flags.writeable = False
+    return view

@@ -10,27 +10,26 @@ rounding): nothing is approximated.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from .._validation import check_float
-from ..activations import get_activation
+from .._validation import check_float, check_input, resolve_layer, resolve_units
 from ..adapters import adapt
 from ..errors import InvalidParameterError
 from ..mlp import MLP
 from ._batches import (
-    DEFAULT_BATCH_SIZE,
+    DEFAULT_CHUNK_SIZE,
     as_array_or_stream,
+    check_finite_values,
     class_names_of,
     format_table,
     frozen,
     iter_batches,
-    resolve_units,
-    safe_divide,
-    sources_of,
+    nan_divide,
 )
 from .images import _check_shape, _input_image_shape, image_shape
 
@@ -69,7 +68,12 @@ class Decomposition:
         The model's input shape (for :meth:`images` of layer 0).
     unit_names : tuple of str or None
         Class names of the selected units, for the output layer of a model
-        with class names.
+        with class names (a binary model's one unit is its positive class).
+    inputs : numpy.ndarray, shape (n, n_inputs)
+        The model's inputs (flattened), for figures that show them.
+    source_names : tuple of str or None
+        Names of the sources for layer 0: the inputs' DataFrame columns or the
+        model's ``feature_names``; None for later layers.
 
     Examples
     --------
@@ -95,6 +99,8 @@ class Decomposition:
     units: np.ndarray
     input_shape: tuple[int, ...]
     unit_names: tuple[str, ...] | None = None
+    inputs: np.ndarray | None = None
+    source_names: tuple[str, ...] | None = None
 
     @property
     def completeness_error(self) -> np.ndarray:
@@ -134,15 +140,16 @@ def _decompose_batch(
     mlp: MLP, X: np.ndarray, layer: int, units: np.ndarray
 ) -> Decomposition:
     dense = mlp.layers[layer]
-    a = sources_of(mlp, X, layer)
-    z = a @ dense.weight.T
-    z += dense.bias
-    out = get_activation(dense.activation)(z)
+    a = X if layer == 0 else mlp.propagate(X, stop=layer - 1, keep=False)
+    own = mlp.propagate(a, start=layer, stop=layer)  # this layer, as the model runs it
+    z, out = own.pre[0], own.post[0]  # type: ignore[union-attr]
     weight = dense.weight[units]
-    contributions = a[:, None, :] * weight[None, :, :]
+    with np.errstate(over="ignore", invalid="ignore"):
+        contributions = a[:, None, :] * weight[None, :, :]
+    check_finite_values(contributions, mlp, layer, "the contributions to its units")
     names = None
     if mlp.class_names is not None and layer == len(mlp.layers) - 1:
-        names = tuple(mlp.class_names[u] for u in units)
+        names = tuple(mlp.unit_name(layer, u) for u in units)
     return Decomposition(
         contributions=frozen(contributions),
         bias=frozen(dense.bias[units]),
@@ -153,6 +160,8 @@ def _decompose_batch(
         units=frozen(units),
         input_shape=mlp.input_shape,
         unit_names=names,
+        inputs=frozen(X),
+        source_names=mlp.feature_names if layer == 0 else None,
     )
 
 
@@ -175,16 +184,20 @@ def decompose(
     model : MLP or anything :func:`mlpinspect.adapt` accepts
         The network.
     X : array_like or iterable of batches
-        Inputs, shape ``(n, n_inputs)`` or ``(n, *input_shape)``, or an
-        iterable of batches (``X_batch`` or ``(X_batch, y_batch)`` pairs,
-        concatenated).
+        Inputs, shape ``(n, n_inputs)`` or ``(n, *input_shape)`` (a
+        DataFrame's columns name the sources of layer 0), or an iterable of
+        batches (``X_batch`` or ``(X_batch, y_batch)`` pairs, concatenated;
+        see :func:`iter_decompose`).
     layer : int, default -1
         The weight layer to decompose (-1 = output layer: the logits are
         split over the last hidden layer's units; 0 = the first layer, split
         over the input pixels).
     units : int, str or sequence of them, optional
-        Decompose only these units of the layer (indices, or class names for
-        the output layer); default all. Returned in increasing order.
+        Decompose only these units of the layer (indices, or on the output
+        layer class labels of any kind the model's classes hold); default
+        all. Returned in increasing order. The negative class of a binary
+        model is refused: it has no unit of its own (its logit is minus the
+        positive class's unit, so decompose that and flip the signs).
 
     Returns
     -------
@@ -196,8 +209,11 @@ def decompose(
     Raises
     ------
     InvalidParameterError
-        For a bad ``layer`` or ``units``, or inputs of the wrong shape or with
-        NaN.
+        For a bad ``layer`` or ``units`` (an unknown label, the negative class
+        of a binary model), or inputs of the wrong shape or with NaN.
+    NumericalError
+        When the layer's values overflow although the model and inputs are
+        finite; the message names the layer.
 
     Notes
     -----
@@ -228,20 +244,23 @@ def decompose(
     True
     >>> decompose(mlp, X, layer=0, units=[2]).contributions.shape
     (5, 1, 16)
+    >>> named = mlp.replace(class_names=["a", "b", "c"])
+    >>> decompose(named, X, units=["c", "a"]).unit_names
+    ('a', 'c')
     """
     mlp = adapt(model).check_finite()
-    index = mlp.layer_index(layer)
+    index = resolve_layer(mlp, layer)
     unit_idx = resolve_units(mlp, index, units)
     arr, _ = as_array_or_stream(X, "X", mlp)
     if arr is not None:
         # One batch holding every row: the result holds them all anyway.
-        size = max(1, arr.shape[0] if arr.ndim > 1 else 1)
-        xb, _ = next(iter_batches(mlp, arr, batch_size=size))
-        return _decompose_batch(mlp, xb, index, unit_idx)
-    parts = [
-        _decompose_batch(mlp, xb, index, unit_idx)
-        for xb, _ in iter_batches(mlp, X, batch_size=DEFAULT_BATCH_SIZE)
-    ]
+        inputs = check_input(mlp, arr)
+        return _named(
+            _decompose_batch(mlp, inputs.values, index, unit_idx),
+            inputs.feature_names,
+        )
+    batches = iter_batches(mlp, X, chunk_size=DEFAULT_CHUNK_SIZE)
+    parts = [_decompose_batch(mlp, xb, index, unit_idx) for xb, _ in batches]
     first = parts[0]
 
     def cat(field: str) -> np.ndarray:
@@ -257,6 +276,8 @@ def decompose(
         units=first.units,
         input_shape=first.input_shape,
         unit_names=first.unit_names,
+        inputs=cat("inputs"),
+        source_names=batches.feature_names if index == 0 else None,
     )
 
 
@@ -266,7 +287,7 @@ def iter_decompose(
     *,
     layer: int = -1,
     units: int | str | Sequence[int | str] | None = None,
-    batch_size: int = DEFAULT_BATCH_SIZE,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
 ) -> Iterator[Decomposition]:
     """:func:`decompose`, one batch at a time, with memory bounded by the batch.
 
@@ -275,11 +296,15 @@ def iter_decompose(
     model, layer, units
         As for :func:`decompose`.
     X : array_like or iterable of batches
-        Inputs as for :func:`decompose`; an array is cut into ``batch_size``
-        rows, an iterable yields one :class:`Decomposition` per batch.
-    batch_size : int, default 1000
+        Inputs as for :func:`decompose`; an array is cut into ``chunk_size``
+        rows, an iterable yields one :class:`Decomposition` per batch. A
+        stream item that is a tuple is an ``(X_batch, y_batch)`` pair (the
+        labels are ignored); a list ``[X_batch, y_batch]`` with a 2-D array
+        or tensor first is one too (what a PyTorch ``DataLoader`` yields);
+        anything else, e.g. a nested list of rows, is an ``X_batch``.
+    chunk_size : int, default 1000
         Rows per batch for an array ``X``. One batch of the first layer of a
-        784-30 network holds ``batch_size * 30 * 784`` float64 values
+        784-30 network holds ``chunk_size * 30 * 784`` float64 values
         (188 MB for 1000 rows).
 
     Returns
@@ -295,15 +320,25 @@ def iter_decompose(
     >>> rng = np.random.default_rng(0)
     >>> mlp = MLP([Dense(rng.normal(size=(6, 16)), np.zeros(6), "relu"),
     ...            Dense(rng.normal(size=(3, 6)), np.zeros(3), "identity")])
-    >>> parts = list(iter_decompose(mlp, rng.random((10, 16)), batch_size=4))
+    >>> parts = list(iter_decompose(mlp, rng.random((10, 16)), chunk_size=4))
     >>> [p.contributions.shape[0] for p in parts]
     [4, 4, 2]
     """
     mlp = adapt(model).check_finite()
-    index = mlp.layer_index(layer)
+    index = resolve_layer(mlp, layer)
     unit_idx = resolve_units(mlp, index, units)
-    batches = iter_batches(mlp, X, batch_size=batch_size)
-    return (_decompose_batch(mlp, xb, index, unit_idx) for xb, _ in batches)
+    batches = iter_batches(mlp, X, chunk_size=chunk_size)
+    return (
+        _named(_decompose_batch(mlp, xb, index, unit_idx), batches.feature_names)
+        for xb, _ in batches
+    )
+
+
+def _named(dec: Decomposition, names: tuple[str, ...] | None) -> Decomposition:
+    """``dec`` with the inputs' feature names as the sources' names (layer 0)."""
+    if dec.layer != 0 or names is None or names == dec.source_names:
+        return dec
+    return dataclasses.replace(dec, source_names=names)
 
 
 # -- class-level table --------------------------------------------------------
@@ -316,7 +351,10 @@ class ClassContributions:
     """Per class, the mean contribution of every source to that class's unit.
 
     Row ``c`` is computed over the examples labelled ``c`` only, for unit
-    ``c`` of the layer (the output unit of class ``c``).
+    ``c`` of the layer (the output unit of class ``c``). A binary model has
+    two rows for its one output unit: the negative class's row is about
+    minus the unit (its logit), the positive class's about the unit. For a
+    multilabel model row ``c`` is over the examples carrying label ``c``.
 
     Attributes
     ----------
@@ -337,16 +375,24 @@ class ClassContributions:
         Share on which it is < 0 (the rest are exact zeros, e.g. a ReLU
         source that is off).
     bias : numpy.ndarray, shape (n_classes,)
-        The bias of unit ``c``.
+        The bias of unit ``c`` (with the sign flipped for the negative class
+        of a binary model, as every value of its row).
     mean_pre_activation : numpy.ndarray, shape (n_classes,)
-        Mean pre-activation of unit ``c`` over its class's examples; equals
-        ``mean_contribution.sum(1) + bias`` to float rounding.
+        Mean pre-activation of unit ``c`` (class ``c``'s logit) over its
+        class's examples; equals ``mean_contribution.sum(1) + bias`` to float
+        rounding.
     counts : numpy.ndarray of int, shape (n_classes,)
         Number of examples per class. A class without examples has NaN rows.
     layer : int
         The (non-negative) weight layer.
     class_names : tuple of str
-        One name per class.
+        One name per class: ``str`` of the model's class labels (``"0"``,
+        ``"1"``, ... by default).
+    on_share : numpy.ndarray, shape (n_classes, sources)
+        Share of the class's examples on which source ``k`` is *on*: its
+        pre-activation is positive (a sigmoid source above 0.5, a ReLU source
+        above 0; for layer 0, the input feature above 0). See
+        :meth:`on_counts`.
 
     Examples
     --------
@@ -375,6 +421,82 @@ class ClassContributions:
     counts: np.ndarray
     layer: int
     class_names: tuple[str, ...]
+    on_share: np.ndarray | None = None
+
+    def on_counts(
+        self, *, consistent: float = 0.9
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per class, how many sources are on always, never, or in part.
+
+        A source is *on* for an example when its pre-activation is positive
+        (see ``on_share``); a source that is all-or-nothing for a class (a
+        "Lego block") is on for nearly all of its examples or nearly none.
+
+        Parameters
+        ----------
+        consistent : float, default 0.9
+            A source on for at least this share of the class's examples counts
+            as always on, for at most ``1 - consistent`` as never on; in
+            ``(0.5, 1]``.
+
+        Returns
+        -------
+        always, never, partly : numpy.ndarray of int, shape (n_classes,)
+            Sources always on, never on, and on for some examples only (used
+            in part); all three are 0 for a class without examples.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from mlpinspect import MLP, Dense, class_contributions
+        >>> mlp = MLP([Dense(np.eye(3), [0.0, 0.0, 0.0], "relu"),
+        ...            Dense(np.ones((2, 3)), [0.0, 0.0], "softmax")])
+        >>> X = np.array([[1.0, -1.0, 1.0], [1.0, -1.0, -1.0]])
+        >>> always, never, partly = class_contributions(mlp, X, [0, 0]).on_counts()
+        >>> always.tolist(), never.tolist(), partly.tolist()
+        ([1, 0], [1, 0], [1, 0])
+        """
+        consistent = check_float(
+            consistent, "consistent", minimum=0.5, maximum=1, strict_minimum=True
+        )
+        if self.on_share is None:
+            raise InvalidParameterError(
+                "this table was made without `on_share`; compute it with "
+                "class_contributions()"
+            )
+        has = (self.counts > 0)[:, None]
+        always = ((self.on_share >= consistent) & has).sum(axis=1)
+        never = ((self.on_share <= 1 - consistent) & has).sum(axis=1)
+        partly = has.sum(axis=1) * self.on_share.shape[1] - always - never
+        return always, never, partly
+
+    def negative_mass_share(self) -> np.ndarray:
+        """Per class, the share of its contribution mass that argues against it.
+
+        The contribution mass is the sum over sources of the mean
+        ``|W[c, k] * a_k|``; the share against is the part of it from
+        negative contributions, so 0 means every source argues for the class
+        and 1 that every source argues against it.
+
+        Returns
+        -------
+        numpy.ndarray, shape (n_classes,)
+            In ``[0, 1]``; NaN for a class without examples or whose
+            contributions are all zero.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from mlpinspect import MLP, Dense, class_contributions
+        >>> mlp = MLP([Dense(np.eye(2), [0.0, 0.0], "relu"),
+        ...            Dense([[3.0, -1.0], [1.0, 1.0]], [0.0, 0.0], "softmax")])
+        >>> table = class_contributions(mlp, [[1.0, 1.0]], [0])
+        >>> table.negative_mass_share()
+        array([0.25,  nan])
+        """
+        # |x| - x is twice the magnitude of x's negative part.
+        against = 0.5 * (self.mean_abs_contribution - self.mean_contribution)
+        return nan_divide(against.sum(axis=1), self.mean_abs_contribution.sum(axis=1))
 
     def usage(
         self, *, unused_below: float = 0.05, consistent: float = 0.9
@@ -482,7 +604,7 @@ def class_contributions(
     y: Any = None,
     *,
     layer: int = -1,
-    batch_size: int = DEFAULT_BATCH_SIZE,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
 ) -> ClassContributions:
     """How much each source unit contributes to each class, over that class's
     examples: the table of features used in part, unused, or used negatively.
@@ -493,21 +615,29 @@ def class_contributions(
     examples where it is positive and negative, and the mean pre-activation.
     Computed in one streaming pass, memory bounded by the batch.
 
+    For a binary model both classes use the one output unit: the negative
+    class's row holds the contributions to its logit, minus the unit's. For a
+    multilabel model row ``c`` is over the examples carrying label ``c``.
+
     Parameters
     ----------
     model : MLP or anything :func:`mlpinspect.adapt` accepts
         The network.
     X : array_like or iterable of (X_batch, y_batch) pairs
         Inputs, shape ``(n, n_inputs)`` or ``(n, *input_shape)``, with labels
-        ``y``; or an iterable of ``(X_batch, y_batch)`` pairs (then ``y`` is
-        None).
-    y : array_like of int, shape (n,), or one-hot (n, n_classes)
-        Class labels for an array ``X``.
+        ``y``; or an iterable of ``(X_batch, y_batch)`` pairs, e.g. a PyTorch
+        ``DataLoader`` (then ``y`` is None).
+    y : array_like, shape (n,), or one-hot (n, n_classes)
+        Class labels for an array ``X``, of any kind the model's classes hold
+        (strings, integers, booleans; integers are class positions when the
+        classes are strings), or a 0/1 indicator matrix for a multilabel
+        model. Unknown labels are refused by name.
     layer : int, default -1
         The layer whose unit ``c`` stands for class ``c``: the output layer
-        (the default), or any layer with one unit per class.
-    batch_size : int, default 1000
-        Rows per batch for an array ``X``.
+        (the default), or any layer with one unit per output.
+    chunk_size : int, default 1000
+        Rows per batch for an array ``X`` (memory is bounded by the batch;
+        the result does not depend on it beyond float rounding).
 
     Returns
     -------
@@ -522,8 +652,12 @@ def class_contributions(
     Raises
     ------
     InvalidParameterError
-        For a bad ``layer``, missing or mismatched labels, labels out of
-        range, or inputs of the wrong shape or with NaN.
+        For a bad ``layer``, a model without classes (a regressor, or one
+        output whose task is unknown), missing or mismatched labels, unknown
+        labels, or inputs of the wrong shape or with NaN.
+    NumericalError
+        When the layer's values overflow although the model and inputs are
+        finite; the message names the layer.
 
     Examples
     --------
@@ -531,25 +665,50 @@ def class_contributions(
     >>> from mlpinspect import MLP, Dense
     >>> rng = np.random.default_rng(0)
     >>> mlp = MLP([Dense(rng.normal(size=(4, 16)), np.zeros(4), "sigmoid"),
-    ...            Dense(rng.normal(size=(3, 4)), np.zeros(3), "softmax")])
-    >>> X, y = rng.random((30, 16)), rng.integers(0, 3, size=30)
+    ...            Dense(rng.normal(size=(3, 4)), np.zeros(3), "softmax")],
+    ...           class_names=["cat", "dog", "emu"])
+    >>> X = rng.random((30, 16))
+    >>> y = np.array(["cat", "dog", "emu"])[rng.integers(0, 3, size=30)]
     >>> table = class_contributions(mlp, X, y)
-    >>> table.mean_contribution.shape, int(table.counts.sum())
-    ((3, 4), 30)
+    >>> table.class_names, table.mean_contribution.shape, int(table.counts.sum())
+    (('cat', 'dog', 'emu'), (3, 4), 30)
     >>> bool(np.allclose(table.mean_contribution.sum(1) + table.bias,
     ...                  table.mean_pre_activation))
     True
+
+    A binary model has a row per class; the negative class's is about minus
+    the one unit:
+
+    >>> binary = MLP([Dense(rng.normal(size=(4, 16)), np.zeros(4), "relu"),
+    ...               Dense(rng.normal(size=(1, 4)), [0.0], "sigmoid")],
+    ...              class_names=["no", "yes"])
+    >>> labels = np.where(y == "cat", "yes", "no")
+    >>> table = class_contributions(binary, X, labels)
+    >>> table.class_names, table.counts.tolist()
+    (('no', 'yes'), [20, 10])
+    >>> logit = binary.trace(X).pre[-1][:, 0]
+    >>> bool(np.isclose(table.mean_pre_activation[0], -logit[labels == "no"].mean()))
+    True
     """
     mlp = adapt(model).check_finite()
-    index = mlp.layer_index(layer)
+    index = resolve_layer(mlp, layer)
     dense = mlp.layers[index]
-    n_classes = dense.n_out
-    if n_classes != mlp.n_outputs:
+    if mlp.task == "regression" or mlp.task is None:
         raise InvalidParameterError(
-            f"`layer` must have one unit per class ({mlp.n_outputs}, the model's "
-            f"outputs); layer {index} has {n_classes} units"
+            "class_contributions needs a classifier (task 'multiclass', 'binary' or "
+            f"'multilabel'); the model's task is {mlp.task!r}"
         )
-    W = np.asarray(dense.weight, dtype=np.float64)
+    if dense.n_out != mlp.n_outputs:
+        raise InvalidParameterError(
+            f"`layer` must have one unit per output ({mlp.n_outputs}, the model's "
+            f"outputs); layer {index} has {dense.n_out} units"
+        )
+    units, signs = _class_units(mlp)
+    n_classes = units.size
+    # Row c: the weights and bias of class c's logit (minus the one unit's for
+    # the negative class of a binary model).
+    W = signs[:, None] * np.asarray(dense.weight, dtype=np.float64)[units]
+    bias = signs * np.asarray(dense.bias, dtype=np.float64)[units]
     n_sources = W.shape[1]
     # Per-class sums over examples of the source activations: their sum, the
     # sum of their absolute values, and counts of positive and negative
@@ -561,60 +720,115 @@ def class_contributions(
     n_neg_a = np.zeros((n_classes, n_sources))
     m2_a = np.zeros((n_classes, n_sources))  # sums of squared deviations
     sum_pre = np.zeros(n_classes)
+    n_on = np.zeros((n_classes, n_sources))
     counts = np.zeros(n_classes, dtype=np.int64)
-    for xb, yb in iter_batches(mlp, X, y, batch_size=batch_size, labels=True):
-        a = sources_of(mlp, xb, index).astype(np.float64, copy=False)
-        onehot = np.zeros((a.shape[0], n_classes))
-        onehot[np.arange(a.shape[0]), yb] = 1.0
-        _merge_squared_deviations(m2_a, sum_a, counts, onehot, a, yb)
-        sum_a += onehot.T @ a
-        sum_abs_a += onehot.T @ np.abs(a)
-        n_pos_a += onehot.T @ (a > 0)
-        n_neg_a += onehot.T @ (a < 0)
-        z = a @ W.T + dense.bias
-        own = z[np.arange(a.shape[0]), yb]  # each example's own class's unit
-        sum_pre += np.bincount(yb, weights=own, minlength=n_classes)
-        counts += np.bincount(yb, minlength=n_classes)
+    for xb, yb in iter_batches(mlp, X, y, chunk_size=chunk_size, labels=True):
+        a, on = _sources_and_on(mlp, xb, index)
+        # The layer as the model runs it (a NumericalError names it if it
+        # overflows); class c's logit is its unit's, signed.
+        z = mlp.propagate(a, start=index, stop=index).pre[0]  # type: ignore[union-attr]
+        a = a.astype(np.float64, copy=False)
+        members = _membership(mlp, yb, n_classes)  # (b, C): 1 where row is in c
+        with np.errstate(over="ignore", invalid="ignore"):
+            _merge_squared_deviations(m2_a, sum_a, counts, members, a)
+            sum_a += members.T @ a
+            sum_abs_a += members.T @ np.abs(a)
+            sum_pre += (members * (signs * z[:, units])).sum(axis=0)
+        n_pos_a += members.T @ (a > 0)
+        n_on += members.T @ on
+        n_neg_a += members.T @ (a < 0)
+        counts += members.sum(axis=0).astype(np.int64)
+    for values, what in (
+        (sum_a, "the summed activations feeding it"),
+        (m2_a, "the squared deviations of the activations feeding it"),
+        (sum_pre, "the summed pre-activations of its units"),
+    ):
+        check_finite_values(values, mlp, index, what)
     per = counts[:, None]
     pos_w, neg_w = W > 0, W < 0
+    with np.errstate(over="ignore", invalid="ignore"):
+        mean_contribution = W * nan_divide(sum_a, per)
+        mean_abs_contribution = np.abs(W) * nan_divide(sum_abs_a, per)
+        std_contribution = np.abs(W) * np.sqrt(nan_divide(m2_a, per))
+    has = counts > 0
+    for values, what in (
+        (mean_contribution, "the mean contributions to its units"),
+        (mean_abs_contribution, "the mean absolute contributions to its units"),
+        (std_contribution, "the spread of the contributions to its units"),
+    ):
+        check_finite_values(values[has], mlp, index, what)
     n_pos = np.where(pos_w, n_pos_a, 0.0) + np.where(neg_w, n_neg_a, 0.0)
     n_neg = np.where(pos_w, n_neg_a, 0.0) + np.where(neg_w, n_pos_a, 0.0)
     return ClassContributions(
-        mean_contribution=frozen(W * safe_divide(sum_a, per)),
-        mean_abs_contribution=frozen(np.abs(W) * safe_divide(sum_abs_a, per)),
-        std_contribution=frozen(np.abs(W) * np.sqrt(safe_divide(m2_a, per))),
-        positive_share=frozen(safe_divide(n_pos, per)),
-        negative_share=frozen(safe_divide(n_neg, per)),
-        bias=frozen(np.array(dense.bias, dtype=np.float64)),
-        mean_pre_activation=frozen(safe_divide(sum_pre, counts)),
+        mean_contribution=frozen(mean_contribution),
+        mean_abs_contribution=frozen(mean_abs_contribution),
+        std_contribution=frozen(std_contribution),
+        positive_share=frozen(nan_divide(n_pos, per)),
+        negative_share=frozen(nan_divide(n_neg, per)),
+        bias=frozen(bias),
+        mean_pre_activation=frozen(nan_divide(sum_pre, counts)),
         counts=frozen(counts),
         layer=index,
-        class_names=class_names_of(mlp, n_classes),
+        class_names=class_names_of(mlp),
+        on_share=frozen(nan_divide(n_on, per)),
     )
+
+
+def _sources_and_on(mlp: MLP, X: np.ndarray, layer: int) -> tuple[np.ndarray, Any]:
+    """The activations feeding ``layer`` and whether each is on: its
+    pre-activation is positive (for layer 0, the input itself)."""
+    if layer == 0:
+        return X, X > 0
+    below = X if layer == 1 else mlp.propagate(X, stop=layer - 2, keep=False)
+    source = mlp.propagate(below, start=layer - 1, stop=layer - 1)
+    return source.post[0], source.pre[0] > 0  # type: ignore[union-attr]
+
+
+def _class_units(mlp: MLP) -> tuple[np.ndarray, np.ndarray]:
+    """The output unit and sign of each class: ``(units (C,), signs (C,))``.
+
+    Class ``c`` is unit ``c``; for a binary model both classes are the one
+    unit, the negative class with sign -1.
+    """
+    if mlp.task == "binary":
+        return np.array([0, 0]), np.array([-1.0, 1.0])
+    return np.arange(mlp.n_outputs), np.ones(mlp.n_outputs)
+
+
+def _membership(mlp: MLP, yb: np.ndarray, n_classes: int) -> np.ndarray:
+    """``(b, C)`` 0/1 matrix: which classes each row belongs to."""
+    if mlp.task == "multilabel":
+        return yb.astype(np.float64)
+    members = np.zeros((yb.shape[0], n_classes))
+    members[np.arange(yb.shape[0]), yb] = 1.0
+    return members
 
 
 def _merge_squared_deviations(
     m2: np.ndarray,
     sums: np.ndarray,
     counts: np.ndarray,
-    onehot: np.ndarray,
+    members: np.ndarray,
     a: np.ndarray,
-    y: np.ndarray,
 ) -> None:
     """Add a batch to per-class sums of squared deviations from the mean.
 
     Chan et al.'s pairwise update: ``m2`` (classes, sources) grows by the
     batch's own squared deviations from its class means plus the shift of
     the means weighted by ``n_old * n_batch / n_new``. ``sums`` and
-    ``counts`` are the totals *before* this batch.
+    ``counts`` are the totals *before* this batch; ``members`` (b, classes)
+    says which rows belong to which class (a row may belong to several, for
+    a multilabel model).
     """
-    n_batch = onehot.sum(axis=0)
-    batch_mean = safe_divide(onehot.T @ a, n_batch[:, None])
+    n_batch = members.sum(axis=0)
+    batch_mean = nan_divide(members.T @ a, n_batch[:, None])
     batch_mean[n_batch == 0] = 0.0
-    m2 += onehot.T @ (a - batch_mean[y]) ** 2
-    old_mean = safe_divide(sums, counts[:, None])
+    for c in np.flatnonzero(n_batch):
+        rows = a[members[:, c] > 0]
+        m2[c] += ((rows - batch_mean[c]) ** 2).sum(axis=0)
+    old_mean = nan_divide(sums, counts[:, None])
     old_mean[counts == 0] = 0.0
     n_new = counts + n_batch
-    weight = safe_divide(counts * n_batch, n_new)
+    weight = nan_divide(counts * n_batch, n_new)
     weight[n_new == 0] = 0.0
     m2 += (batch_mean - old_mean) ** 2 * weight[:, None]

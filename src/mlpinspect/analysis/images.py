@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from .._validation import resolve_layer
 from ..adapters import adapt
 from ..errors import InvalidParameterError
 from ._batches import frozen
@@ -92,7 +93,7 @@ def _input_image_shape(input_shape: tuple[int, ...], n: int) -> tuple[int, int]:
 
 
 def weight_images(
-    model: Any, layer: int = 0, *, shape: Sequence[int] | None = None
+    model: Any, *, layer: int = 0, shape: Sequence[int] | None = None
 ) -> np.ndarray:
     """One image per unit of ``layer``, made from the unit's incoming weights.
 
@@ -108,7 +109,8 @@ def weight_images(
     shape : (int, int), optional
         The image shape ``(H, W)``; its product must equal the layer's
         fan-in. By default the first layer uses the model's 2-D
-        ``input_shape`` (784 inputs of a 28 x 28 image -> 28 x 28), and other
+        ``input_shape`` (784 inputs of a 28 x 28 image -> 28 x 28; a single
+        channel ``(1, 28, 28)`` gives 28 x 28 too), and other
         layers (or 1-D inputs) the near-square factorisation of the fan-in
         given by :func:`image_shape` (30 -> 5 x 6, a prime ``n`` -> 1 x ``n``).
 
@@ -138,7 +140,7 @@ def weight_images(
     (3, 1, 6)
     """
     mlp = adapt(model).check_finite()
-    index = mlp.layer_index(layer)
+    index = resolve_layer(mlp, layer)
     weight = mlp.layers[index].weight
     units, fan_in = weight.shape
     if shape is not None:
@@ -210,7 +212,7 @@ class EffectiveWeights:
         return self.weight.reshape(-1, h, w).copy()
 
 
-def effective_weights(model: Any, layer: int = -1) -> EffectiveWeights:
+def effective_weights(model: Any, *, layer: int = -1) -> EffectiveWeights:
     """The effective linear image of every unit of ``layer`` in input space.
 
     Multiplies the weight matrices along the path from the input to
@@ -256,7 +258,7 @@ def effective_weights(model: Any, layer: int = -1) -> EffectiveWeights:
     True
     """
     mlp = adapt(model).check_finite()
-    index = mlp.layer_index(layer)
+    index = resolve_layer(mlp, layer)
     first = mlp.layers[0]
     weight = np.array(first.weight, dtype=np.float64)
     bias = np.array(first.bias, dtype=np.float64)
@@ -274,7 +276,7 @@ def effective_weights(model: Any, layer: int = -1) -> EffectiveWeights:
 
 
 def input_space_images(
-    model: Any, layer: int = -1, *, shape: Sequence[int] | None = None
+    model: Any, *, layer: int = -1, shape: Sequence[int] | None = None
 ) -> np.ndarray:
     """Every unit of ``layer`` shown in input space as its effective linear image.
 
@@ -314,4 +316,4 @@ def input_space_images(
     >>> input_space_images(mlp, layer=-1).shape
     (3, 4, 4)
     """
-    return effective_weights(model, layer).images(shape)
+    return effective_weights(model, layer=layer).images(shape)

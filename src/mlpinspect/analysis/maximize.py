@@ -34,11 +34,19 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import check_array, check_choice, check_float, check_int, check_rng
+from .._validation import (
+    check_array,
+    check_choice,
+    check_float,
+    check_int,
+    check_rng,
+    resolve_class,
+    resolve_layer,
+    resolve_unit,
+)
 from ..adapters import adapt
 from ..errors import InvalidParameterError
 from ._backprop import Chain, input_gradient
-from ._batches import resolve_unit
 
 __all__ = ["PreferredInput", "preferred_input"]
 
@@ -55,11 +63,13 @@ class PreferredInput:
         The preferred input, shape ``input_shape`` (one unit) or
         ``(k, *input_shape)`` (a sequence of ``k`` units).
     unit : int or numpy.ndarray
-        The unit index, or ``(k,)`` indices.
+        The unit index, or ``(k,)`` indices (a class label given as ``unit``
+        is resolved to its output unit).
     layer : int
         The (non-negative) layer index.
     activation : float or numpy.ndarray
-        The unit's value at ``image`` (``(k,)`` for several units).
+        The maximised value at ``image`` (``(k,)`` for several units): the
+        unit's, or minus the unit's when ``sign`` is ``-1``.
     trace : numpy.ndarray
         The unit's value at the start and after every step, shape
         ``(n_steps + 1,)`` or ``(k, n_steps + 1)``; never decreasing.
@@ -69,7 +79,7 @@ class PreferredInput:
         Radius of the L2 ball.
     box : tuple of float or None
         Bounds ``(lo, hi)`` on every feature.
-    output_stage : {"pre", "post"}
+    stage : {"pre", "post"}
         Whether the unit's pre-activation or activation was maximised.
     n_steps : int
         Gradient steps taken.
@@ -77,6 +87,10 @@ class PreferredInput:
         Initial step length (in input space).
     seed : int or None
         The seed of the random start (None when ``start`` was given).
+    sign : float or numpy.ndarray
+        ``-1.0`` where minus the unit was maximised: the negative class of a
+        binary model, whose logit is minus the one unit's; else ``1.0``
+        (``(k,)`` for several units).
 
     Examples
     --------
@@ -101,16 +115,17 @@ class PreferredInput:
     start: np.ndarray
     norm: float
     box: tuple[float, float] | None
-    output_stage: str
+    stage: str
     n_steps: int
     step_size: float
     seed: Any
+    sign: float | np.ndarray = 1.0
 
     def __repr__(self) -> str:
         return (
             f"PreferredInput(layer={self.layer}, unit={self.unit!r}, "
             f"image_shape={self.image.shape}, norm={self.norm:.4g}, "
-            f"output_stage={self.output_stage!r})"
+            f"stage={self.stage!r})"
         )
 
 
@@ -143,20 +158,35 @@ def _project(
     return np.where(inside[:, None], clipped, on_sphere)
 
 
-def _resolve_units(mlp: Any, layer: int, unit: Any) -> tuple[np.ndarray, bool]:
-    """``(indices (k,), whether a single unit was given)``."""
-    if isinstance(unit, (str, numbers.Integral)) and not isinstance(unit, bool):
-        return np.array([resolve_unit(mlp, layer, unit, "unit")]), True
+def _resolve_units(
+    mlp: Any, layer: int, unit: Any
+) -> tuple[np.ndarray, np.ndarray, bool]:
+    """``(indices (k,), signs (k,), whether a single unit was given)``.
+
+    On the output layer a unit may be a class label; the negative class of a
+    binary model is the one unit with sign -1 (minus its logit is maximised).
+    """
+
+    def one(value: Any, name: str) -> tuple[int, float]:
+        if layer == len(mlp.layers) - 1:
+            return resolve_class(mlp, value, name)
+        return resolve_unit(mlp, layer, value, name), 1.0
+
     if isinstance(unit, np.ndarray) and unit.ndim == 0:
-        return _resolve_units(mlp, layer, unit.item())
+        unit = unit.item()
+    if isinstance(unit, (str, numbers.Integral)):
+        index, sign = one(unit, "unit")
+        return np.array([index]), np.array([sign]), True
     if isinstance(unit, (Sequence, np.ndarray, range)) and len(unit) > 0:
-        indices = [
-            resolve_unit(mlp, layer, u, f"unit[{i}]") for i, u in enumerate(unit)
-        ]
-        return np.array(indices, dtype=np.intp), False
+        pairs = [one(u, f"unit[{i}]") for i, u in enumerate(unit)]
+        return (
+            np.array([p[0] for p in pairs], dtype=np.intp),
+            np.array([p[1] for p in pairs]),
+            False,
+        )
     raise InvalidParameterError(
-        f"`unit` must be a unit index, a class name or a non-empty sequence of "
-        f"them; got {unit!r}"
+        f"`unit` must be a unit index, a class label or a non-empty sequence of "
+        f"them; got {unit!r:.60}"
     )
 
 
@@ -185,7 +215,7 @@ def preferred_input(
     unit: int | str | Sequence[int | str],
     *,
     layer: int = -1,
-    output: str = "pre",
+    stage: str = "pre",
     norm: float | None = None,
     box: tuple[float, float] | None = None,
     n_steps: int = 200,
@@ -200,11 +230,14 @@ def preferred_input(
     model : MLP or anything :func:`mlpinspect.adapt` accepts
         The model.
     unit : int, str or sequence of them
-        The unit of ``layer`` (a class name on the output layer); a sequence
-        maximises several units at once (independently, vectorised).
+        The unit of ``layer``: its index, or on the output layer a class label
+        of any kind the model's classes hold (e.g. ``"8"``; the negative
+        class of a binary model maximises minus its one unit, its logit); a
+        sequence maximises several units at once (independently,
+        vectorised).
     layer : int
         Weight-layer index; ``-1`` (default) is the output layer.
-    output : {"pre", "post"}
+    stage : {"pre", "post"}
         Maximise the unit's pre-activation (default: not squashed, so the
         ascent does not stall where a sigmoid saturates) or its activation.
     norm : float, optional
@@ -234,8 +267,12 @@ def preferred_input(
     Raises
     ------
     InvalidParameterError
-        For a unit or layer out of range, a non-positive norm, a box that does
-        not meet the ball, or a ``start`` of the wrong shape.
+        For a unit or layer out of range, an unknown class label, a
+        non-positive norm, a box that does not meet the ball, or a ``start``
+        of the wrong shape.
+    NumericalError
+        When the model overflows along the ascent; the message names the
+        layer.
 
     Examples
     --------
@@ -247,11 +284,21 @@ def preferred_input(
     array([1.2, 1.6])
     >>> round(float(result.activation), 6)  # w . x + b
     11.0
+
+    The negative class of a binary model maximises minus the logit:
+
+    >>> binary = MLP([Dense([[3.0, 4.0]], [1.0], "sigmoid")],
+    ...              class_names=["no", "yes"])
+    >>> result = preferred_input(binary, "no", norm=2.0, n_steps=50)
+    >>> np.round(result.image, 6), result.sign
+    (array([-1.2, -1.6]), -1.0)
+    >>> round(float(result.activation), 6)  # -(w . x + b)
+    9.0
     """
     mlp = adapt(model).check_finite()
-    layer = mlp.layer_index(layer)
-    stage = check_choice(output, "output", ("pre", "post"))
-    units, single = _resolve_units(mlp, layer, unit)
+    layer = resolve_layer(mlp, layer)
+    stage = check_choice(stage, "stage", ("pre", "post"))
+    units, signs, single = _resolve_units(mlp, layer, unit)
     d = mlp.n_inputs
     k = units.size
     if norm is None:
@@ -277,7 +324,7 @@ def preferred_input(
 
     chain = Chain(mlp)
     g = np.zeros((k, mlp.layers[layer].n_out))
-    g[np.arange(k), units] = 1.0
+    g[np.arange(k), units] = signs
 
     def value_and_gradient(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         grad, value = input_gradient(chain, points, g, layer=layer, stage=stage)
@@ -311,10 +358,11 @@ def preferred_input(
             start=x_start[0].reshape(shape),
             norm=norm,
             box=box,
-            output_stage=stage,
+            stage=stage,
             n_steps=n_steps,
             step_size=step_size,
             seed=used_seed,
+            sign=float(signs[0]),
         )
     return PreferredInput(
         image=x.reshape(k, *shape),
@@ -325,10 +373,11 @@ def preferred_input(
         start=x_start.reshape(k, *shape),
         norm=norm,
         box=box,
-        output_stage=stage,
+        stage=stage,
         n_steps=n_steps,
         step_size=step_size,
         seed=used_seed,
+        sign=signs,
     )
 
 

@@ -15,10 +15,10 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import check_array, check_int, check_rng
+from .._validation import check_array, check_int, check_rng, resolve_layer
 from ..adapters import adapt
 from ..errors import InvalidParameterError, UnsupportedModelError
-from ._batches import format_table, frozen, nan_mean, nan_median, safe_divide
+from ._batches import format_table, frozen, nan_divide, nan_mean, nan_median
 from .images import weight_images
 
 __all__ = ["Drift", "Smoothness", "drift_from_init", "smoothness"]
@@ -152,7 +152,7 @@ def _weight_pair(obj: Any, layer: int) -> tuple[np.ndarray, np.ndarray, int]:
                 f"`network` given as (trained, initial) needs two models of the same "
                 f"sizes; got {first.sizes} and {second.sizes}"
             )
-        index = first.layer_index(layer)
+        index = resolve_layer(first, layer)
         w = np.asarray(first.layers[index].weight, dtype=np.float64)
         w0 = np.asarray(second.layers[index].weight, dtype=np.float64)
     else:
@@ -223,8 +223,8 @@ def drift_from_init(network: Any, *, layer: int = 0) -> Drift:
     norm = np.linalg.norm(w, axis=1)
     norm0 = np.linalg.norm(w0, axis=1)
     dot = np.einsum("ij,ij->i", w, w0)
-    cosine = np.clip(safe_divide(dot, norm * norm0), -1.0, 1.0)
-    change = safe_divide(np.linalg.norm(w - w0, axis=1), norm0)
+    cosine = np.clip(nan_divide(dot, norm * norm0), -1.0, 1.0)
+    change = nan_divide(np.linalg.norm(w - w0, axis=1), norm0)
     return Drift(
         layer=index,
         cosine=frozen(cosine),
@@ -366,7 +366,7 @@ def _neighbour_correlation(flat: np.ndarray, shape: tuple[int, int]) -> np.ndarr
     # (0 would claim it looks like noise).
     scale = np.abs(flat).max(axis=1) ** 2
     var = np.where(var > 1e-24 * scale, var, 0.0)
-    return safe_divide(cov, var)
+    return nan_divide(cov, var)
 
 
 def _as_images(images: Any, layer: int) -> np.ndarray:
@@ -382,7 +382,7 @@ def _as_images(images: Any, layer: int) -> np.ndarray:
         is_array = arr is not None and arr.dtype != object
     if not is_array:
         try:
-            return weight_images(images, layer)
+            return weight_images(images, layer=layer)
         except UnsupportedModelError:
             raise InvalidParameterError(
                 "`images` must be an array of shape (images, H, W) or (H, W), or a "
@@ -475,7 +475,7 @@ def smoothness(
         shuffled_correlation=frozen(mean),
         shuffled_std=frozen(std),
         excess=frozen(excess),
-        z_score=frozen(safe_divide(excess, std_ok)),
+        z_score=frozen(nan_divide(excess, std_ok)),
         image_shape=shape,
         n_shuffles=n_shuffles,
         seed=None if seed_out is None else int(seed_out),

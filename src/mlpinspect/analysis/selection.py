@@ -7,17 +7,22 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import check_choice, check_int
+from .._validation import (
+    check_choice,
+    check_int,
+    resolve_class,
+    resolve_layer,
+    resolve_unit,
+)
 from ..adapters import adapt
 from ..errors import InvalidParameterError
+from ..mlp import MLP
 from ._batches import (
-    DEFAULT_BATCH_SIZE,
+    DEFAULT_CHUNK_SIZE,
+    check_finite_values,
     format_table,
     frozen,
     iter_batches,
-    resolve_unit,
-    sources_of,
-    unit_label,
 )
 
 __all__ = ["TopUnits", "top_units"]
@@ -52,9 +57,19 @@ class TopUnits:
     scores : numpy.ndarray, shape (fan_in,)
         The score of every source: the weights, or the mean contributions.
     unit_name : str or None
-        The class name of an output unit, when the model has them.
+        The class an output unit stands for, when the model has class names
+        (the negative class of a binary model included).
     n_samples : int or None
         Number of samples averaged over for ``by="contribution"``.
+    sign : float
+        ``-1.0`` when the ranked quantity is minus the unit's input: the
+        negative class of a binary model, whose logit is minus the one unit's.
+        The weights in ``scores`` then carry that sign.
+    source_names : tuple of str or None
+        Names of the sources for layer 0: the columns of a DataFrame ``X``, or
+        the model's ``feature_names``; None otherwise.
+    model : MLP
+        The model ranked, for figures (:func:`mlpinspect.plotting.plot_top_units`).
 
     Examples
     --------
@@ -82,6 +97,15 @@ class TopUnits:
     scores: np.ndarray
     unit_name: str | None = None
     n_samples: int | None = None
+    sign: float = 1.0
+    source_names: tuple[str, ...] | None = None
+    model: MLP | None = None
+
+    def source_label(self, source: int) -> str:
+        """How to name source ``source``: its feature name, or its index."""
+        if self.source_names is not None:
+            return self.source_names[source]
+        return str(int(source))
 
     def to_dict(self) -> dict[str, list[Any]]:
         """The two lists as one tidy table (column name -> list), e.g. for
@@ -91,6 +115,9 @@ class TopUnits:
             "kind": ["excitatory"] * k + ["inhibitory"] * k,
             "rank": list(range(1, k + 1)) * 2,
             "source": [int(i) for i in (*self.excitatory, *self.inhibitory)],
+            "source_name": [
+                self.source_label(i) for i in (*self.excitatory, *self.inhibitory)
+            ],
             "value": [
                 float(v) for v in (*self.excitatory_values, *self.inhibitory_values)
             ],
@@ -113,7 +140,13 @@ class TopUnits:
 
     def __str__(self) -> str:
         rows = [
-            (rank + 1, int(e), f"{ev:+.4g}", int(i), f"{iv:+.4g}")
+            (
+                rank + 1,
+                self.source_label(e),
+                f"{ev:+.4g}",
+                self.source_label(i),
+                f"{iv:+.4g}",
+            )
             for rank, (e, ev, i, iv) in enumerate(
                 zip(
                     self.excitatory,
@@ -139,14 +172,14 @@ def _rank(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
 
 def top_units(
     model: Any,
-    unit: int | str,
+    unit: Any,
     *,
     layer: int = -1,
     k: int = 3,
     by: str = "weight",
     X: Any = None,
     y: Any = None,
-    batch_size: int = DEFAULT_BATCH_SIZE,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
 ) -> TopUnits:
     """The k most excitatory and k most inhibitory sources feeding a unit.
 
@@ -154,9 +187,11 @@ def top_units(
     ----------
     model : MLP or anything :func:`mlpinspect.adapt` accepts
         The network.
-    unit : int or str
-        The unit of ``layer`` (an index, or a class name for the output layer
-        of a model with ``class_names``).
+    unit : int, str or label
+        The unit of ``layer``: its index, or on the output layer a class
+        label (any kind the model's classes hold, e.g. ``"8"``). For a binary
+        model the negative class ranks the one unit's sources with the sign
+        flipped (its logit is minus the positive class's).
     layer : int, default -1
         Its weight layer (-1 = output layer; 0 = first layer, whose sources
         are the input pixels).
@@ -169,16 +204,19 @@ def top_units(
         of each source ``s`` over the inputs ``X`` (``a_s`` is the source's
         activation), which needs ``X``.
     X : array_like or iterable of batches, optional
-        Inputs, shape ``(n, n_inputs)`` or ``(n, *input_shape)``, or an
-        iterable of ``X`` batches or ``(X_batch, y_batch)`` pairs (whose
-        labels are ignored); required for ``by="contribution"``, ignored
-        otherwise.
-    y : array_like of int, shape (n,), optional
-        Labels for an array ``X``. With ``by="contribution"`` on the output
-        layer, only the examples of the unit's own class (``y == unit``) are
-        averaged: what the unit uses to recognise its class. To do the same
-        with a stream of batches, filter the stream.
-    batch_size : int, default 1000
+        Inputs, shape ``(n, n_inputs)`` or ``(n, *input_shape)`` (a
+        DataFrame's columns become ``source_names`` for layer 0), or an
+        iterable of ``X`` batches or ``(X_batch, y_batch)`` pairs; required
+        for ``by="contribution"``, ignored otherwise.
+    y : array_like, shape (n,), optional
+        Labels for an array ``X``, of any kind the model's classes hold
+        (strings such as ``"8"``, integers, booleans; a 0/1 indicator matrix
+        for a multilabel model). With ``by="contribution"`` on the output
+        layer, only the examples of the ranked class are averaged (for the
+        negative class of a binary model, its own examples): what the unit
+        uses to recognise its class. A stream of ``(X_batch, y_batch)`` pairs
+        does the same with ``y`` None.
+    chunk_size : int, default 1000
         Rows processed at a time when ``X`` is an array.
 
     Returns
@@ -191,9 +229,13 @@ def top_units(
     Raises
     ------
     InvalidParameterError
-        For a bad ``layer`` or ``unit``, ``k < 1``, an unknown ``by``,
-        ``by="contribution"`` without ``X``, labels for a hidden layer, a
-        class with no examples, or inputs of the wrong shape or with NaN.
+        For a bad ``layer`` or ``unit`` (an unknown label is named), ``k <
+        1``, an unknown ``by``, ``by="contribution"`` without ``X``, labels
+        for a hidden layer, a class with no examples, or inputs of the wrong
+        shape or with NaN.
+    NumericalError
+        When the unit's layer overflows on ``X`` although the model and the
+        inputs are finite; the message names the layer.
 
     Notes
     -----
@@ -234,28 +276,56 @@ def top_units(
     >>> X = rng.random((20, 16))
     >>> top_units(mlp, 1, by="contribution", X=X).n_samples
     20
+    >>> y = np.array(["a", "b", "c"] * 6 + ["b", "b"])
+    >>> top_units(mlp, "b", by="contribution", X=X, y=y).n_samples
+    8
+
+    The negative class of a binary model ranks its one unit's sources with
+    the sign flipped:
+
+    >>> binary = MLP([Dense(rng.normal(size=(6, 16)), np.zeros(6), "sigmoid"),
+    ...               Dense(rng.normal(size=(1, 6)), [0.0], "sigmoid")],
+    ...              class_names=["no", "yes"])
+    >>> no, yes = top_units(binary, "no"), top_units(binary, "yes")
+    >>> no.sign, bool(np.all(no.scores == -yes.scores))
+    (-1.0, True)
+    >>> no.excitatory.tolist() == yes.inhibitory.tolist()
+    True
     """
     mlp = adapt(model).check_finite()
-    index = mlp.layer_index(layer)
-    unit_index = resolve_unit(mlp, index, unit)
+    index = resolve_layer(mlp, layer)
+    sign = 1.0
+    if index == len(mlp.layers) - 1:
+        unit_index, sign = resolve_class(mlp, unit, "unit")
+    else:
+        unit_index = resolve_unit(mlp, index, unit)
     k = check_int(k, "k", minimum=1)
     by = check_choice(by, "by", _BY)
-    weight = mlp.layers[index].weight[unit_index]
+    weight = sign * np.asarray(mlp.layers[index].weight[unit_index], dtype=np.float64)
     k = min(k, weight.shape[0])
     n_samples = None
+    names = None
     if by == "weight":
-        scores = np.array(weight, dtype=np.float64)
+        scores = weight
     else:
         if X is None:
             raise InvalidParameterError(
                 '`X` is required for by="contribution" (the inputs to average '
                 "contributions over); got None"
             )
-        mean_source, n_samples = _mean_source(mlp, index, unit_index, X, y, batch_size)
-        scores = weight * mean_source
+        mean_source, n_samples, names = _mean_source(
+            mlp, index, unit_index, sign, X, y, chunk_size
+        )
+        with np.errstate(over="ignore", invalid="ignore"):
+            scores = weight * mean_source
+        check_finite_values(scores, mlp, index, "the mean contributions to its units")
     top, bottom = _rank(scores, k)
-    names = mlp.class_names
-    unit_name = names[unit_index] if names and index == len(mlp.layers) - 1 else None
+    unit_name = mlp.unit_name(index, unit_index)
+    if sign < 0:  # the negative class of a binary model
+        unit_name = mlp.class_label(0)
+    source_names = mlp.feature_names if index == 0 else None
+    if index == 0 and names is not None:
+        source_names = names
     return TopUnits(
         unit=unit_index,
         layer=index,
@@ -268,14 +338,32 @@ def top_units(
         scores=frozen(scores),
         unit_name=unit_name,
         n_samples=n_samples,
+        sign=sign,
+        source_names=source_names,
+        model=mlp,
     )
 
 
+def _own_class(mlp: MLP, unit: int, sign: float, yb: np.ndarray) -> np.ndarray:
+    """Which rows of the encoded labels ``yb`` belong to the class ranked."""
+    if mlp.task == "multilabel":
+        return yb[:, unit] == 1
+    if mlp.task == "binary":
+        return yb == (1 if sign > 0 else 0)
+    return yb == unit
+
+
 def _mean_source(
-    mlp: Any, layer: int, unit: int, X: Any, y: Any, batch_size: int
-) -> tuple[np.ndarray, int]:
+    mlp: MLP, layer: int, unit: int, sign: float, X: Any, y: Any, chunk_size: int
+) -> tuple[np.ndarray, int, tuple[str, ...] | None]:
     """Mean activation of the sources of ``layer`` over ``X`` (or over the
-    examples labelled ``unit`` when ``y`` is given), with the sample count."""
+    examples of the ranked class when ``y`` is given), the sample count, and
+    the inputs' feature names (a DataFrame's columns or the model's).
+
+    The layer itself runs too, as the model runs it: contributions to a unit
+    whose pre-activation overflows are refused with a NumericalError naming
+    the layer.
+    """
     if y is not None and layer != len(mlp.layers) - 1:
         raise InvalidParameterError(
             f"`y` selects the examples of an output unit's class, so it needs the "
@@ -283,17 +371,24 @@ def _mean_source(
         )
     total = np.zeros(mlp.layers[layer].n_in)
     count = 0
-    batches = iter_batches(mlp, X, y, batch_size=batch_size, labels=y is not None)
+    batches = iter_batches(mlp, X, y, chunk_size=chunk_size, labels=y is not None)
     for xb, yb in batches:
         if yb is not None:
-            xb = xb[yb == unit]
+            xb = xb[_own_class(mlp, unit, sign, yb)]
             if xb.shape[0] == 0:
                 continue
-        total += sources_of(mlp, xb, layer).sum(axis=0)
+        a = xb if layer == 0 else mlp.propagate(xb, stop=layer - 1, keep=False)
+        mlp.propagate(a, start=layer, stop=layer, keep=False)  # overflow check
+        with np.errstate(over="ignore", invalid="ignore"):
+            total += a.sum(axis=0, dtype=np.float64)
         count += xb.shape[0]
     if count == 0:
+        ranked = mlp.unit_label(layer, unit)
+        if sign < 0:
+            ranked = f"{mlp.class_label(0)!r} (the negative class: minus unit {unit})"
         raise InvalidParameterError(
-            f"`y` must contain examples of class {unit} "
-            f"({unit_label(mlp, layer, unit)}) to average over; got none"
+            f"`y` must contain examples of the class of {ranked} to average over; "
+            f"got none"
         )
-    return total / count, count
+    check_finite_values(total, mlp, layer, "the summed activations feeding it")
+    return total / count, count, batches.feature_names
