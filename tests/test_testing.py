@@ -14,7 +14,9 @@ from mlpinspect.testing import (
     adapter_checks,
     check_adapter,
     check_forward,
+    check_predict,
     check_read_only,
+    check_task,
     default_tolerance,
     parametrize_adapter_checks,
     registered_adapter,
@@ -75,7 +77,31 @@ def test_parametrize_gives_one_case_per_check():
     assert argnames == "check"
     ids = [p.id for p in params]
     assert ids[0] == "check_protocol" and ids[-1] == "check_copies"
-    assert "check_forward" in ids and "check_no_shared_memory" not in ids
+    assert "check_forward" in ids and "check_task" in ids
+    assert "check_no_shared_memory" not in ids and "check_predict" not in ids
+    with_predict = parametrize_adapter_checks(
+        FakeAdapter(), model(), predict=model().predict
+    )
+    assert "check_predict" in [p.id for p in with_predict.args[1]]
+
+
+@pytest.mark.parametrize(
+    ("sizes", "activations", "classes", "task"),
+    [
+        ([5, 4, 3], None, ["a", "b", "c"], "multiclass"),
+        ([5, 4, 3], None, None, "multiclass"),
+        ([5, 4, 1], ["relu", "sigmoid"], ["no", "yes"], "binary"),
+        ([5, 4, 1], ["relu", "sigmoid"], [False, True], "binary"),
+        ([5, 4, 2], ["relu", "identity"], [3, 7], "multiclass"),
+    ],
+)
+def test_fake_framework_predicts_its_labels(sizes, activations, classes, task):
+    m = FakeModel(sizes, activations, seed=4, classes=classes)
+    X = np.random.default_rng(4).normal(size=(40, sizes[0]))
+    mlp = check_adapter(FakeAdapter(), m, m.forward, inputs=X, predict=m.predict)
+    assert mlp.task == task
+    assert mlp.class_names == (None if classes is None else tuple(classes))
+    assert len(set(m.predict(X).tolist())) > 1
 
 
 def test_checks_can_run_in_any_order():
@@ -187,6 +213,46 @@ class Cached(FakeAdapter):
         return self.cache[id(obj)]
 
 
+class UnknownTask(FakeAdapter):
+    def adapt(self, obj, **options):
+        mlp = super().adapt(obj, **options)
+        mlp._task = "classification"  # what MLP itself would refuse
+        return mlp
+
+
+class OneClassName(FakeAdapter):
+    def adapt(self, obj, **options):
+        mlp = super().adapt(obj, **options)
+        mlp._class_names = ("only",)
+        return mlp
+
+
+class NoTaskForMany(FakeAdapter):
+    def adapt(self, obj, **options):
+        mlp = super().adapt(obj, **options)
+        mlp._task = None
+        return mlp
+
+
+class NamedRegressor(FakeAdapter):
+    def adapt(self, obj, **options):
+        mlp = super().adapt(obj, **options).replace(task="regression")
+        mlp._class_names = ("a", "b", "c")
+        return mlp
+
+
+class ShortFeatureNames(FakeAdapter):
+    def adapt(self, obj, **options):
+        mlp = super().adapt(obj, **options)
+        mlp._feature_names = ("x",)
+        return mlp
+
+
+class ForgetsClassNames(FakeAdapter):
+    def adapt(self, obj, **options):
+        return super().adapt(obj, **options).replace(class_names=None)
+
+
 class Float16(FakeAdapter):
     def adapt(self, obj, **options):
         mlp = super().adapt(obj, **options)
@@ -212,6 +278,11 @@ class Float16(FakeAdapter):
         (Cached(), {}, "check_deterministic: two adaptations share the memory"),
         (Float16(), {}, "check_dtypes: layers.0..weight has dtype float16"),
         (IgnoresOptions(), {}, "check_rejects_unknown_options: .*did not raise"),
+        (UnknownTask(), {}, "check_task: task 'classification' is not one of"),
+        (OneClassName(), {}, "check_task: class_names has 1 labels .* one per output"),
+        (NoTaskForMany(), {}, "check_task: task is None for 3 outputs"),
+        (NamedRegressor(), {}, "check_task: a regression model has class_names"),
+        (ShortFeatureNames(), {}, "check_task: feature_names has 1 names for 5"),
         (
             FakeAdapter(),
             {"mutate": lambda m: None},
@@ -268,3 +339,43 @@ def test_registered_adapter_context_restores_registry():
         assert isinstance(adapter, FakeAdapter)
         assert [a.name for a in registered_adapters()][-1] == "fake"
     assert [a.name for a in registered_adapters()] == before
+
+
+# -- check_task and check_predict on their own ----------------------------------------
+
+
+def test_check_task_accepts_binary_labels_and_an_open_task():
+    binary = MLP([Dense(np.ones((1, 3)), [0.0], "sigmoid")], class_names=["n", "y"])
+    check_task(binary)
+    open_task = MLP([Dense(np.ones((1, 3)), [0.0], "identity")])
+    assert open_task.task is None
+    check_task(open_task)
+    bad = MLP([Dense(np.ones((1, 3)), [0.0], "sigmoid")], class_names=["n", "y"])
+    bad._class_names = ("y",)
+    with pytest.raises(AdapterCheckError, match=r"two \(negative, positive\)"):
+        check_task(bad)
+
+
+def test_check_predict_catches_missing_labels():
+    m = FakeModel([5, 4, 3], seed=5, classes=["a", "b", "c"])
+    with pytest.raises(AdapterCheckError) as info:
+        run(ForgetsClassNames(), m, predict=m.predict)
+    message = str(info.value)
+    assert "check_predict: the MLP predicts differently" in message
+    assert "class_names (None)" in message
+
+
+def test_check_predict_asks_for_the_task():
+    m = FakeModel([5, 4, 1], ["relu", "identity"], seed=6)
+    mlp = FakeAdapter().adapt(m)
+    assert mlp.task is None
+    with pytest.raises(AdapterCheckError, match=r"check_predict: mlp\.predict raised"):
+        check_predict(mlp, m.predict)
+    check_predict(mlp.replace(task="binary"), m.predict)
+
+
+def test_check_predict_compares_shapes():
+    m = FakeModel([5, 4, 3], seed=7)
+    mlp = FakeAdapter().adapt(m)
+    with pytest.raises(AdapterCheckError, match=r"predicts shape \(16, 3\)"):
+        check_predict(mlp, lambda X: np.zeros((len(X), 3)))

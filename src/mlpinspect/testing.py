@@ -4,8 +4,10 @@
 spirit of scikit-learn's ``check_estimator``: run it on your adapter and an
 example model, and it checks the :class:`~mlpinspect.Adapter` protocol, the
 shapes, dtypes and read-only-ness of the resulting
-:class:`~mlpinspect.MLP`, that its arrays are copies, and that its forward
-pass equals the framework's own output. Each contract is one ``check_*``
+:class:`~mlpinspect.MLP`, that its task and class names fit its outputs,
+that its arrays are copies, that its forward pass equals the framework's own
+output and (given the framework's ``predict``) that it predicts the same
+labels. Each contract is one ``check_*``
 function whose failure message says how to fix the adapter;
 :func:`parametrize_adapter_checks` turns them into separate pytest cases.
 
@@ -34,7 +36,7 @@ import numpy as np
 
 from .adapters import _registry
 from .adapters._registry import _check_adapter
-from .mlp import MLP, Dense
+from .mlp import MLP, TASKS, Dense
 
 __all__ = [
     "AdapterCheckError",
@@ -48,12 +50,14 @@ __all__ = [
     "check_dtypes",
     "check_forward",
     "check_no_shared_memory",
+    "check_predict",
     "check_protocol",
     "check_read_only",
     "check_rejects_others",
     "check_rejects_unknown_options",
     "check_returns_mlp",
     "check_shapes",
+    "check_task",
     "default_tolerance",
     "parametrize_adapter_checks",
     "registered_adapter",
@@ -307,6 +311,60 @@ def check_dtypes(mlp: MLP) -> None:
             )
 
 
+def check_task(mlp: MLP) -> None:
+    """The task is one of :data:`~mlpinspect.TASKS` or None, and the class and
+    feature names fit the outputs and inputs.
+
+    ``class_names`` has one label per output, or two (negative, positive)
+    for a binary model's one output unit, and none for a regressor;
+    ``feature_names`` has one name per input.
+
+    Examples
+    --------
+    >>> from mlpinspect.testing import FakeAdapter, FakeModel
+    >>> check_task(FakeAdapter().adapt(FakeModel([3, 2], seed=0)))
+    """
+    task = mlp.task
+    if task is not None and task not in TASKS:
+        _fail(
+            "check_task",
+            f"task {task!r} is not one of {TASKS} or None; pass task= to "
+            f"mlpinspect.MLP with what the framework says the outputs mean",
+        )
+    if task is None and mlp.n_outputs != 1:
+        _fail(
+            "check_task",
+            f"task is None for {mlp.n_outputs} outputs; only one output without "
+            f"a sigmoid (a logit or a value) may leave its task open",
+        )
+    names = mlp.class_names
+    if names is not None:
+        expected = 2 if task == "binary" or task is None else mlp.n_outputs
+        if task == "regression":
+            _fail(
+                "check_task",
+                f"a regression model has class_names {names!r:.60}; leave them out",
+            )
+        if len(names) != expected:
+            what = (
+                "two (negative, positive) for one output unit"
+                if expected == 2 and mlp.n_outputs == 1
+                else "one per output"
+            )
+            _fail(
+                "check_task",
+                f"class_names has {len(names)} labels for a {task} model with "
+                f"{mlp.n_outputs} output(s); it needs {what}",
+            )
+    features = mlp.feature_names
+    if features is not None and len(features) != mlp.n_inputs:
+        _fail(
+            "check_task",
+            f"feature_names has {len(features)} names for {mlp.n_inputs} inputs; "
+            f"give one per input",
+        )
+
+
 def check_read_only(mlp: MLP) -> None:
     """No array of the MLP can be written.
 
@@ -393,11 +451,7 @@ def check_forward(
     default_rtol, default_atol = default_tolerance(mlp.dtype)
     rtol = default_rtol if rtol is None else rtol
     atol = default_atol if atol is None else atol
-    if inputs is None:
-        rng = np.random.default_rng(seed)
-        inputs = rng.standard_normal((16, *mlp.input_shape)).astype(mlp.dtype)
-    X = np.asarray(inputs)
-    X = X.reshape(X.shape[0], *mlp.input_shape)
+    X = _default_inputs(mlp, inputs, seed)
     expected = np.asarray(forward(X), dtype=np.float64)
     if expected.ndim == 1:
         expected = expected.reshape(-1, 1)
@@ -422,6 +476,78 @@ def check_forward(
         )
 
 
+def _default_inputs(mlp: MLP, inputs: Any, seed: int) -> np.ndarray:
+    if inputs is None:
+        rng = np.random.default_rng(seed)
+        inputs = rng.standard_normal((16, *mlp.input_shape)).astype(mlp.dtype)
+    X = np.asarray(inputs)
+    return X.reshape(X.shape[0], *mlp.input_shape)
+
+
+def check_predict(
+    mlp: MLP,
+    predict: Callable[[np.ndarray], Any],
+    *,
+    inputs: Any = None,
+    seed: int = 0,
+) -> None:
+    """The MLP predicts exactly the framework's labels (or values).
+
+    Compares ``mlp.predict(X)`` with the framework's ``predict(X)``: labels
+    of the same values (so the adapter must set the task and the class
+    names), a 0/1 indicator matrix for a multilabel model, exactly equal
+    numbers for a regressor. A prediction can flip where an output sits
+    right at the decision threshold, so prefer float64 models or inputs
+    away from the boundary.
+
+    Parameters
+    ----------
+    mlp : MLP
+    predict : callable
+        ``predict(X)`` returns the framework's predictions for the numpy
+        array ``X`` of shape ``(n, *mlp.input_shape)``, e.g. scikit-learn's
+        ``clf.predict``.
+    inputs : array_like, optional
+        Default 16 standard-normal rows in the MLP's dtype.
+    seed : int
+        Seeds the default inputs.
+
+    Examples
+    --------
+    >>> from mlpinspect.testing import FakeAdapter, FakeModel
+    >>> model = FakeModel([4, 3, 3], seed=0, classes=["a", "b", "c"])
+    >>> check_predict(FakeAdapter().adapt(model), model.predict)
+    """
+    X = _default_inputs(mlp, inputs, seed)
+    try:
+        got = np.asarray(mlp.predict(X))
+    except Exception as exc:
+        _fail(
+            "check_predict",
+            f"mlp.predict raised {type(exc).__name__}: {exc}; set the MLP's task "
+            f"(and class_names) from what the framework knows",
+        )
+    expected = np.asarray(predict(X))
+    if expected.ndim == 2 and expected.shape[1] == 1 and got.ndim == 1:
+        expected = expected[:, 0]
+    if expected.shape != got.shape:
+        _fail(
+            "check_predict",
+            f"the framework predicts shape {expected.shape} but the MLP "
+            f"{got.shape}; check the MLP's task ({mlp.task!r})",
+        )
+    wrong = np.flatnonzero((got != expected).reshape(len(got), -1).any(axis=1))
+    if wrong.size:
+        i = int(wrong[0])
+        _fail(
+            "check_predict",
+            f"the MLP predicts differently from the framework on {wrong.size} of "
+            f"{len(got)} row(s) (row {i}: MLP {got[i]!r}, framework "
+            f"{expected[i]!r}); check the task ({mlp.task!r}) and class_names "
+            f"({mlp.class_names!r:.60}) the adapter sets",
+        )
+
+
 def _same_mlp(a: MLP, b: MLP) -> str | None:
     if a.sizes != b.sizes:
         return f"sizes {a.sizes} and {b.sizes}"
@@ -429,6 +555,8 @@ def _same_mlp(a: MLP, b: MLP) -> str | None:
         return f"activations {a.activation_names} and {b.activation_names}"
     if a.input_shape != b.input_shape or a.class_names != b.class_names:
         return "input_shape or class_names"
+    if a.task != b.task or a.feature_names != b.feature_names:
+        return "task or feature_names"
     for (name, x), (_, y) in zip(_arrays(a), _arrays(b)):
         if x.dtype != y.dtype or not np.array_equal(x, y):
             return name
@@ -512,6 +640,7 @@ def adapter_checks(
     mutate: Callable[[Any], Any] | None = None,
     rtol: float | None = None,
     atol: float | None = None,
+    predict: Callable[[np.ndarray], Any] | None = None,
 ) -> list[tuple[str, Callable[[], None]]]:
     """The checks :func:`check_adapter` runs, as ``(name, check)`` pairs.
 
@@ -546,6 +675,7 @@ def adapter_checks(
         ),
         ("check_shapes", lambda: check_shapes(fresh())),
         ("check_dtypes", lambda: check_dtypes(fresh())),
+        ("check_task", lambda: check_task(fresh())),
         ("check_read_only", lambda: check_read_only(fresh())),
         ("check_deterministic", lambda: check_deterministic(adapter, model, options)),
     ]
@@ -560,6 +690,13 @@ def adapter_checks(
                 lambda: check_forward(
                     fresh(), forward, inputs=inputs, rtol=rtol, atol=atol
                 ),
+            )
+        )
+    if predict is not None:
+        checks.append(
+            (
+                "check_predict",
+                lambda: check_predict(fresh(), predict, inputs=inputs),
             )
         )
     if mutate is not None:
@@ -580,6 +717,7 @@ def check_adapter(
     mutate: Callable[[Any], Any] | None = None,
     rtol: float | None = None,
     atol: float | None = None,
+    predict: Callable[[np.ndarray], Any] | None = None,
 ) -> MLP:
     """Check that an adapter follows the contract, on an example model.
 
@@ -611,6 +749,11 @@ def check_adapter(
         Tolerances of the forward comparison; default
         :func:`default_tolerance` of the MLP's dtype: ``(1e-4, 1e-5)`` for
         float32, ``(1e-9, 1e-12)`` for float64.
+    predict : callable, optional
+        ``predict(X)`` returns the framework's own predictions (labels or
+        values), e.g. scikit-learn's ``clf.predict``; the MLP's
+        :meth:`~mlpinspect.MLP.predict` must equal them exactly (see
+        :func:`check_predict`).
 
     Returns
     -------
@@ -624,9 +767,9 @@ def check_adapter(
 
     Examples
     --------
-    >>> model = FakeModel([4, 3], seed=1)
-    >>> check_adapter(FakeAdapter(), model, model.forward)
-    MLP(4-3, activations=[softmax], name='FakeModel')
+    >>> model = FakeModel([4, 3], seed=1, classes=["a", "b", "c"])
+    >>> check_adapter(FakeAdapter(), model, model.forward, predict=model.predict)
+    MLP(4-3, activations=[softmax], task='multiclass', name='FakeModel')
     """
     failures: list[str] = []
     mlp: MLP | None = None
@@ -640,6 +783,7 @@ def check_adapter(
         mutate=mutate,
         rtol=rtol,
         atol=atol,
+        predict=predict,
     ):
         try:
             if name == "check_returns_mlp":
@@ -682,7 +826,7 @@ def parametrize_adapter_checks(
     >>> model = FakeModel([3, 2], seed=0)
     >>> mark = parametrize_adapter_checks(FakeAdapter(), model, model.forward)
     >>> mark.args[0], len(mark.args[1])
-    ('check', 10)
+    ('check', 11)
     """
     import pytest
 
@@ -739,12 +883,17 @@ class FakeModel:
         Seeds the random weights.
     dtype : dtype
         float32 or float64.
+    classes : sequence, optional
+        The class labels, like scikit-learn's ``classes_``: one per output,
+        or two (negative, positive) for one output. Default: positions.
 
     Examples
     --------
-    >>> model = FakeModel([4, 3, 2], seed=0)
+    >>> model = FakeModel([4, 3, 2], seed=0, classes=["no", "yes"])
     >>> model.forward(np.ones((5, 4))).shape
     (5, 2)
+    >>> model.predict(np.ones((1, 4)))
+    array(['yes'], dtype='<U3')
     """
 
     def __init__(
@@ -754,6 +903,7 @@ class FakeModel:
         *,
         seed: int | None = None,
         dtype: Any = np.float64,
+        classes: Sequence[Any] | None = None,
     ) -> None:
         rng = np.random.default_rng(seed)
         sizes = [int(s) for s in sizes]
@@ -768,6 +918,7 @@ class FakeModel:
             if activations is not None
             else ["relu"] * (n - 1) + ["softmax"]
         )
+        self.classes = None if classes is None else list(classes)
 
     def parameters(self) -> list[np.ndarray]:
         """The kernels and biases (the arrays themselves, not copies)."""
@@ -785,6 +936,19 @@ class FakeModel:
 
     __call__ = forward
 
+    def predict(self, X: Any) -> np.ndarray:
+        """The label of the largest output; for one output, the second label
+        where the output exceeds its activation at zero (0.5 for a sigmoid)."""
+        from .activations import get_activation
+
+        out = self.forward(X)
+        n_classes = 2 if out.shape[1] == 1 else out.shape[1]
+        classes = np.arange(n_classes) if self.classes is None else self.classes
+        if out.shape[1] == 1:
+            threshold = get_activation(self.activations[-1]).at_zero
+            return np.asarray(classes)[(out[:, 0] > threshold).astype(int)]
+        return np.asarray(classes)[out.argmax(axis=1)]
+
     def perturb(self) -> None:
         """Add 1 to every parameter, in place (a ``mutate`` for check_copies)."""
         for p in self.parameters():
@@ -798,6 +962,8 @@ class FakeAdapter:
     --------
     >>> FakeAdapter().adapt(FakeModel([3, 2], seed=0)).sizes
     (3, 2)
+    >>> FakeAdapter().adapt(FakeModel([3, 1], ["sigmoid"], classes=["n", "y"]))
+    MLP(3-1, activations=[sigmoid], task='binary', name='FakeModel')
     """
 
     name = "fake"
@@ -813,4 +979,4 @@ class FakeAdapter:
             Dense(kernel.T, bias, name)  # (in, out) -> (out, in); Dense copies
             for kernel, bias, name in zip(obj.kernels, obj.biases, obj.activations)
         ]
-        return MLP(layers, name="FakeModel")
+        return MLP(layers, class_names=obj.classes, name="FakeModel")

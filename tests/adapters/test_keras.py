@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import warnings
 
 import numpy as np
 import pytest
@@ -264,3 +265,125 @@ def test_unsupported_structures_name_the_layer(make, match):
 def test_unbuilt_model_is_explained():
     with pytest.raises(InvalidParameterError, match="not built"):
         adapt(keras.Sequential([layers.Dense(2)]))
+
+
+# -- what the outputs mean (issue 12, "Done when") -----------------------------------
+
+
+def small_model(n_out, activation, seed=0):
+    """A Keras MLP with 4 inputs and random weights, in float32.
+
+    Not float64: Keras 3's torch backend computes a float64 matmul in float32
+    (``ops.matmul`` takes the result type of torch dtypes as weak floats), so
+    float64 layers would not be more exact.
+    """
+    model = keras.Sequential(
+        [
+            keras.Input((4,)),
+            layers.Dense(6, activation="tanh"),
+            layers.Dense(n_out, activation=activation),
+        ]
+    )
+    rng = np.random.default_rng(seed)
+    for v in model.weights:
+        v.assign(rng.normal(size=v.shape).astype(np.float32))
+    return model
+
+
+def inputs(n=300, seed=0):
+    return np.random.default_rng(seed).normal(size=(n, 4)).astype(np.float32)
+
+
+def keras_predict(model, X):
+    """``model.predict(X)``, Keras' own batched inference."""
+    with warnings.catch_warnings():
+        # Keras 3 on torch with numpy 2 warns inside predict (not our code).
+        warnings.filterwarnings(
+            "ignore", "__array__ implementation", category=DeprecationWarning
+        )
+        return model.predict(X, verbose=0)
+
+
+def test_sigmoid_output_predicts_as_keras():
+    model, X = small_model(1, "sigmoid"), inputs()
+    mlp = adapt(model)
+    assert mlp.task == "binary" and mlp.dtype == np.float32
+    p = keras_predict(model, X)
+    own = (p > 0.5)[:, 0].astype(int)  # Keras' decision, classes 0 and 1
+    assert set(own.tolist()) == {0, 1}
+    np.testing.assert_array_equal(mlp.predict(X), own)
+    assert mlp.predict(X).dtype.kind == "i"
+    np.testing.assert_allclose(
+        mlp.predict_proba(X), np.column_stack([1 - p, p]), rtol=1e-5, atol=1e-6
+    )
+    y = (X[:, 0] > 0).astype(int)
+    assert abs(mlp.score(X, y) - np.mean(own == y)) <= 1e-12
+    named = adapt(model, class_names=["no", "yes"])
+    assert named.predict(X).tolist() == np.array(["no", "yes"])[own].tolist()
+
+
+def test_sigmoid_outputs_trained_as_labels_predict_as_keras():
+    model, X = small_model(3, "sigmoid", seed=1), inputs(seed=1)
+    assert adapt(model).task == "multiclass"  # uncompiled: the default
+    model.compile(loss="binary_crossentropy")
+    mlp = adapt(model)
+    assert mlp.task == "multilabel"
+    own = (keras_predict(model, X) > 0.5).astype(int)
+    assert 0 < own.mean() < 1
+    np.testing.assert_array_equal(mlp.predict(X), own)
+    Y = (X[:, :3] > 0).astype(int)
+    assert abs(mlp.score(X, Y) - np.mean((own == Y).all(axis=1))) <= 1e-12
+
+
+def test_regression_loss_makes_a_regressor():
+    model, X = small_model(1, "linear", seed=2), inputs(seed=2)
+    assert adapt(model).task is None  # one linear output: a value or a logit?
+    model.compile(loss="mse")
+    mlp = adapt(model)
+    assert mlp.task == "regression"
+    np.testing.assert_allclose(
+        mlp.predict(X), keras_predict(model, X)[:, 0], rtol=1e-5, atol=1e-6
+    )
+
+
+@pytest.mark.parametrize(
+    ("n_out", "activation", "loss", "task"),
+    [
+        (3, "softmax", None, "multiclass"),
+        (3, "softmax", "mse", "multiclass"),  # the output layer says it all
+        (1, "sigmoid", None, "binary"),
+        (1, "sigmoid", "mse", "binary"),
+        (3, "sigmoid", None, "multiclass"),
+        (3, "sigmoid", "binary_crossentropy", "multilabel"),
+        (3, "sigmoid", "bce", "multilabel"),
+        (3, "sigmoid", keras.losses.BinaryFocalCrossentropy(), "multilabel"),
+        (3, "sigmoid", "categorical_crossentropy", "multiclass"),
+        (3, "sigmoid", "mean_absolute_error", "regression"),
+        (3, "linear", "categorical_crossentropy", "multiclass"),
+        (
+            3,
+            "linear",
+            keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+            "multiclass",
+        ),
+        (3, "linear", keras.losses.binary_crossentropy, "multilabel"),
+        (1, "linear", None, None),
+        (1, "linear", keras.losses.BinaryCrossentropy(from_logits=True), "binary"),
+        (1, "linear", "sparse_categorical_crossentropy", None),
+        (1, "linear", keras.losses.Huber(), "regression"),
+        (1, "linear", "log_cosh", "regression"),
+        (1, "linear", "kl_divergence", None),  # not in the table: the default
+        (3, "tanh", "hinge", "multiclass"),
+    ],
+)
+def test_task_from_the_output_layer_and_the_loss(n_out, activation, loss, task):
+    model = small_model(n_out, activation)
+    if loss is not None:
+        model.compile(loss=loss)
+    assert adapt(model).task == task
+
+
+def test_task_option_overrides_the_loss():
+    model = small_model(3, "sigmoid")
+    model.compile(loss="binary_crossentropy")
+    assert adapt(model, task="multiclass").task == "multiclass"

@@ -56,3 +56,19 @@ def test_instance_attribute_named_to_mlp_is_not_claimed():
     odd = Odd()
     odd.to_mlp = lambda: None
     assert not NativeAdapter().can_adapt(odd)
+
+
+@pytest.mark.parametrize(
+    ("sizes", "labels", "task"),
+    [([6, 5, 3], ["a", "b", "c"], "multiclass"), ([6, 5, 1], [False, True], "binary")],
+)
+def test_network_labels_and_task_pass_through(sizes, labels, task):
+    features = [f"x{i}" for i in range(6)]
+    net = Network(sizes, seed=2, class_names=labels, feature_names=features)
+    X = np.random.default_rng(2).normal(size=(30, 6))
+    mlp = check_adapter(
+        NativeAdapter(), net, net.forward, inputs=X, predict=net.predict
+    )
+    assert mlp.task == task
+    assert mlp.class_names == tuple(labels)
+    assert mlp.feature_names == tuple(features)

@@ -59,6 +59,20 @@ def test_forward_equals_the_books_feedforward(sizes, seed):
     assert mlp.sizes == tuple(sizes)
     assert set(mlp.activation_names) == {"sigmoid"}
     assert mlp.name == "BookNetwork"
+    # One-vs-rest sigmoids: the largest output wins; one output is binary.
+    assert mlp.task == ("binary" if sizes[-1] == 1 else "multiclass")
+
+
+def test_predict_is_the_books_evaluate():
+    """The book's evaluate() counts np.argmax(feedforward(x)) == y."""
+    net = BookNetwork([4, 5, 3], seed=2)
+    X = np.random.default_rng(2).normal(size=(40, 4))
+    own = np.array([np.argmax(net.feedforward(x.reshape(-1, 1))) for x in X])
+    mlp = adapt(net, class_names=["a", "b", "c"])
+    assert len(set(own.tolist())) > 1
+    assert mlp.predict(X).tolist() == np.array(["a", "b", "c"])[own].tolist()
+    y = np.array(["a", "b", "c"])[np.arange(40) % 3]
+    assert mlp.score(X, y) == np.mean(np.array(["a", "b", "c"])[own] == y)
 
 
 def test_adapt_dispatches_and_reads_a_mapping():

@@ -10,7 +10,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mlpinspect import ModelFileError, UnsupportedModelError, adapt
+from mlpinspect import (
+    InvalidParameterError,
+    ModelFileError,
+    UnsupportedModelError,
+    adapt,
+)
 from mlpinspect.adapters import OnnxAdapter
 from mlpinspect.testing import check_adapter
 
@@ -245,6 +250,45 @@ def test_reshape_to_batch_features(shape):
     )
     mlp = check(model, inputs=rng.normal(size=(4, 6)).astype(np.float32))
     assert mlp.input_shape == (2, 3)
+
+
+@pytest.mark.parametrize(
+    ("head", "n_out", "task"),
+    [
+        ("Sigmoid", 1, "binary"),
+        ("Softmax", 3, "multiclass"),
+        ("Identity", 3, "multiclass"),
+        ("Identity", 1, None),
+    ],
+)
+def test_task_is_read_from_the_last_node(head, n_out, task):
+    rng = np.random.default_rng(4)
+    nodes = [
+        helper.make_node("Gemm", ["x", "W", "b"], ["z"], transB=1),
+        helper.make_node(head, ["z"], ["y"]),
+    ]
+    inits = {"W": rng.normal(size=(n_out, 4)), "b": rng.normal(size=n_out)}
+    model = make_model(nodes, inits, 4, n_out, dtype=TensorProto.DOUBLE)
+    assert adapt(model).task == task
+
+
+def test_one_logit_graph_predicts_with_task_binary():
+    rng = np.random.default_rng(5)
+    nodes = [helper.make_node("Gemm", ["x", "W", "b"], ["y"], transB=1)]
+    inits = {"W": rng.normal(size=(1, 4)), "b": rng.normal(size=1)}
+    model = make_model(nodes, inits, 4, 1, dtype=TensorProto.DOUBLE)
+    X = rng.normal(size=(50, 4))
+    with pytest.raises(InvalidParameterError, match="task="):
+        adapt(model).predict(X)
+    mlp = adapt(model, task="binary", class_names=["no", "yes"])
+    logit = X @ inits["W"].T + inits["b"]
+    expected = np.where(logit[:, 0] > 0, "yes", "no")
+    assert set(expected.tolist()) == {"no", "yes"}
+    assert mlp.predict(X).tolist() == expected.tolist()
+    forward = run_onnxruntime(model)
+    if forward is not None:
+        own = np.where(forward(X)[:, 0] > 0, "yes", "no")
+        assert mlp.predict(X).tolist() == own.tolist()
 
 
 def test_float64_graph():

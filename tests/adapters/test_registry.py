@@ -77,11 +77,76 @@ def test_common_options_are_validated(registry):
         adapt(small_mlp(), class_names=["only one"])
     with pytest.raises(InvalidParameterError, match="input_shape"):
         adapt(small_mlp(), input_shape=(3, 3))
+    with pytest.raises(InvalidParameterError, match="feature_names"):
+        adapt(small_mlp(), feature_names=["a", "b"])
+    with pytest.raises(InvalidParameterError, match="`task` must be one of"):
+        adapt(small_mlp(), task="classification")
+    with pytest.raises(InvalidParameterError, match="'binary' needs one output"):
+        adapt(small_mlp(), task="binary")
+
+
+def test_task_and_feature_names_are_common_options(registry):
+    rng = np.random.default_rng(1)
+    mlp = MLP([Dense(rng.normal(size=(2, 4)), rng.normal(size=2), "sigmoid")])
+    assert mlp.task == "multiclass"  # one-vs-rest sigmoids, by default
+    tagged = adapt(mlp, task="multilabel", feature_names=["a", "b", "c", "d"])
+    assert tagged.task == "multilabel"
+    assert tagged.feature_names == ("a", "b", "c", "d")
+    assert tagged.layers == mlp.layers
+    X = np.random.default_rng(0).normal(size=(6, 4))
+    indicator = tagged.predict(X)
+    assert 0 < indicator.mean() < 1
+    np.testing.assert_array_equal(indicator, tagged.forward(X) > 0.5)
+
+
+def test_a_changed_task_drops_the_labels_a_restated_one_keeps_them(registry):
+    named = adapt(small_mlp(), class_names=["cat", "dog"])
+    assert adapt(named, task="multiclass").class_names == ("cat", "dog")
+    assert adapt(named, task="regression").class_names is None
+    sigmoid = adapt(
+        [(layer.weight, layer.bias) for layer in small_mlp().layers],
+        activations=["relu", "sigmoid"],
+        class_names=["cat", "dog"],
+    )
+    assert adapt(sigmoid, task="multilabel").class_names is None
+    relabelled = adapt(sigmoid, task="multilabel", class_names=["red", "round"])
+    assert relabelled.class_names == ("red", "round")
+
+
+def test_a_softmax_cannot_be_multilabel(registry):
+    with pytest.raises(InvalidParameterError, match="use 'multiclass'"):
+        adapt(small_mlp(), task="multilabel")
+
+
+def test_common_options_reach_no_adapter(registry):
+    class Strict(PairAdapter):
+        def adapt(self, obj, **options):
+            assert options == {}
+            return super().adapt(obj)
+
+    register_adapter(Strict())
+    mlp = adapt(
+        Pair([[1.0, -1.0]], [0.0]),
+        input_shape=(2, 1),
+        class_names=["no", "yes"],
+        feature_names=["x", "y"],
+        task="binary",
+        name="strict",
+    )
+    assert (mlp.input_shape, mlp.task, mlp.name) == ((2, 1), "binary", "strict")
+    assert mlp.class_names == ("no", "yes") and mlp.feature_names == ("x", "y")
+    assert mlp.predict([[2.0, 1.0], [0.0, 1.0]]).tolist() == ["yes", "no"]
 
 
 def test_unknown_option_is_refused_and_named(registry):
     with pytest.raises(InvalidParameterError, match=r"'colour'.*'mlpinspect' adapter"):
         adapt(small_mlp(), colour="blue")
+    with pytest.raises(InvalidParameterError) as info:
+        adapt([(np.eye(2), np.zeros(2))], activations="relu", colour="blue")
+    message = str(info.value)
+    assert "'weights' adapter" in message and "'activations'" in message
+    for common in ("input_shape", "class_names", "feature_names", "task", "name"):
+        assert f"'{common}'" in message
 
 
 def test_unrecognised_object_lists_supported_kinds(registry):

@@ -392,3 +392,101 @@ def test_only_torch_modules_are_claimed():
     assert adapter.can_adapt(nn.Linear(2, 2))
     assert not adapter.can_adapt(torch.ones(2))
     assert not adapter.can_adapt([nn.Linear(2, 2)])
+
+
+# -- what the outputs mean (issue 12, "Done when") -----------------------------------
+
+
+def logits_model(n_out, seed=0):
+    """A float64 model ending in Linear(..., n_out): logits, no activation."""
+    torch.manual_seed(seed)
+    model = nn.Sequential(nn.Linear(4, 8), nn.Tanh(), nn.Linear(8, n_out)).double()
+    return model.eval()
+
+
+def inputs(n=300, seed=0):
+    return np.random.default_rng(seed).normal(size=(n, 4))
+
+
+def test_one_logit_model_predicts_as_torch_with_task_binary():
+    sklearn_metrics = pytest.importorskip("sklearn.metrics")
+    model, X = logits_model(1), inputs()
+    logit = forward_of(model)(X)[:, 0]
+    mlp = adapt(model, task="binary", class_names=["no", "yes"])
+    assert mlp.task == "binary" and mlp.n_classes == 2
+    own = np.where(logit > 0, "yes", "no")  # torch's own decision on its logit
+    assert set(own.tolist()) == {"no", "yes"}
+    np.testing.assert_array_equal(mlp.predict(X), own)
+    assert mlp.predict(X).tolist() == own.tolist()
+    with torch.no_grad():
+        p = torch.sigmoid(model(torch.from_numpy(X))).numpy()[:, 0]
+    np.testing.assert_allclose(
+        mlp.predict_proba(X), np.column_stack([1 - p, p]), rtol=0, atol=1e-12
+    )
+    y = np.where(X[:, 0] > 0, "yes", "no")
+    expected = sklearn_metrics.accuracy_score(y, own)
+    assert abs(mlp.score(X, y) - expected) <= 1e-12
+    # Without class names the classes are 0 and 1.
+    positions = adapt(model, task="binary").predict(X)
+    np.testing.assert_array_equal(positions, (logit > 0).astype(int))
+
+
+def test_two_logit_model_predicts_the_argmax():
+    sklearn_metrics = pytest.importorskip("sklearn.metrics")
+    model, X = logits_model(2, seed=1), inputs(seed=1)
+    logits = forward_of(model)(X)
+    mlp = adapt(model)
+    assert mlp.task == "multiclass"  # two logits need no task=
+    own = logits.argmax(axis=1)
+    assert set(own.tolist()) == {0, 1}
+    np.testing.assert_array_equal(mlp.predict(X), own)
+    named = adapt(model, class_names=["cat", "dog"])
+    labels = np.array(["cat", "dog"])[own]
+    assert named.predict(X).tolist() == labels.tolist()
+    with torch.no_grad():
+        p = torch.softmax(model(torch.from_numpy(X)), dim=1).numpy()
+    np.testing.assert_allclose(named.predict_proba(X), p, rtol=0, atol=1e-12)
+    y = np.array(["cat", "dog"])[(X[:, 1] > 0).astype(int)]
+    expected = sklearn_metrics.accuracy_score(y, labels)
+    assert abs(named.score(X, y) - expected) <= 1e-12
+
+
+def test_one_output_without_task_asks_for_it():
+    model, X = logits_model(1), inputs(5)
+    mlp = adapt(model)
+    assert mlp.task is None
+    assert "task=" in repr(mlp)
+    for call in (lambda: mlp.predict(X), lambda: mlp.score(X, np.zeros(5))):
+        with pytest.raises(InvalidParameterError, match="task="):
+            call()
+    # The outputs themselves need no task.
+    np.testing.assert_allclose(mlp.forward(X), forward_of(model)(X), rtol=1e-12)
+    regression = adapt(model, task="regression")
+    np.testing.assert_allclose(
+        regression.predict(X), forward_of(model)(X)[:, 0], rtol=1e-12, atol=1e-15
+    )
+
+
+@pytest.mark.parametrize(
+    ("head", "n_out", "task"),
+    [
+        (nn.Softmax(dim=-1), 3, "multiclass"),
+        (nn.Sigmoid(), 1, "binary"),
+        (nn.Sigmoid(), 3, "multiclass"),  # one-vs-rest unless told multilabel
+        (nn.Identity(), 3, "multiclass"),
+        (nn.Identity(), 1, None),
+        (nn.Tanh(), 1, None),
+    ],
+)
+def test_task_is_read_from_the_last_layer(head, n_out, task):
+    model = nn.Sequential(nn.Linear(4, 3), nn.ReLU(), nn.Linear(3, n_out), head)
+    assert adapt(model).task == task
+
+
+def test_sigmoid_outputs_as_multilabel_predict_the_indicator():
+    torch.manual_seed(2)
+    model = nn.Sequential(nn.Linear(4, 6), nn.ReLU(), nn.Linear(6, 3), nn.Sigmoid())
+    model = model.double().eval()
+    X = inputs(seed=2)
+    mlp = adapt(model, task="multilabel")
+    np.testing.assert_array_equal(mlp.predict(X), forward_of(model)(X) > 0.5)

@@ -108,19 +108,62 @@ def save(path, mlp, **extra):
 @given(mlp=mlps(image_input=True), as_str=st.booleans())
 def test_npz_round_trip(tmp_path_factory, mlp, as_str):
     path = tmp_path_factory.mktemp("npz") / "model.npz"
-    names = np.array([f"c{i}" for i in range(mlp.n_outputs)])
+    extra = {}
+    names = np.array([f"c{i}" for i in range(mlp.n_classes)])
+    if mlp.task is not None:  # one output without a sigmoid: no task, no names
+        extra = {"task": np.array(mlp.task), "class_names": names}
+    features = np.array([f"f{i}" for i in range(mlp.n_inputs)])
     save(
         path,
         mlp,
         activations=np.array(mlp.activation_names),
         input_shape=np.array(mlp.input_shape),
-        class_names=names,
+        feature_names=features,
+        **extra,
     )
     got = check_adapter(NpzAdapter(), str(path) if as_str else path, mlp.forward)
     assert got.input_shape == mlp.input_shape
-    assert got.class_names == tuple(names)
+    assert got.task == mlp.task
+    assert got.class_names == (tuple(names) if mlp.task is not None else None)
+    assert got.feature_names == tuple(features)
     assert got.name == "model.npz"
     assert adapt(path).sizes == mlp.sizes
+
+
+@pytest.mark.parametrize(
+    "labels", [["no", "yes"], [0, 1], [3, 8], [False, True]], ids=repr
+)
+def test_npz_binary_logit_with_task_and_labels(tmp_path, labels):
+    logit = adapt([(np.array([[1.0, -2.0]]), np.array([0.5]))], activations="identity")
+    path = save(
+        tmp_path / "logit.npz",
+        logit,
+        activations=np.array(["identity"]),
+        task=np.array("binary"),
+        class_names=np.array(labels),
+    )
+    mlp = adapt(path)
+    assert mlp.task == "binary"
+    assert mlp.class_names == tuple(labels)
+    assert [type(c) for c in mlp.class_names] == [type(labels[0])] * 2
+    X = np.array([[1.0, 0.0], [0.0, 1.0]])  # logits 1.5 and -1.5
+    assert mlp.predict(X).tolist() == [labels[1], labels[0]]
+
+
+def test_npz_without_task_infers_it(tmp_path):
+    pairs = [(np.ones((3, 2)), np.zeros(3))]
+    for activation, task in (("softmax", "multiclass"), ("identity", "multiclass")):
+        path = save(
+            tmp_path / f"{activation}.npz",
+            adapt(pairs, activations=activation),
+            activations=np.array([activation]),
+        )
+        assert adapt(path).task == task
+    one = [(np.ones((1, 2)), np.zeros(1))]
+    path = save(tmp_path / "one.npz", adapt(one, activations="identity"),
+                activations=np.array(["identity"]))  # fmt: skip
+    assert adapt(path).task is None
+    assert adapt(path, task="regression").task == "regression"
 
 
 def test_npz_activations_from_the_caller(tmp_path):
@@ -142,6 +185,38 @@ def test_network_save_files_are_read(tmp_path):
     assert adapt(path, activations="sigmoid").activation_names == ("sigmoid",) * 2
 
 
+@pytest.mark.parametrize(
+    ("sizes", "labels", "task"),
+    [([5, 4, 3], ["cat", "dog", "emu"], "multiclass"), ([5, 4, 1], [0, 1], "binary")],
+)
+def test_network_files_carry_task_labels_and_feature_names(
+    tmp_path, sizes, labels, task
+):
+    features = ["a", "b", "c", "d", "e"]
+    net = Network(sizes, seed=0, class_names=labels, feature_names=features)
+    mlp = adapt(net.save(tmp_path / "net.npz"))
+    assert mlp.task == task
+    assert mlp.class_names == tuple(labels)
+    assert mlp.feature_names == tuple(features)
+    X = np.random.default_rng(0).normal(size=(20, 5))
+    np.testing.assert_array_equal(mlp.predict(X), net.predict(X))
+
+
+def test_network_file_task_in_the_metadata_is_used(tmp_path):
+    import json
+
+    net = Network([4, 3, 2], seed=0, class_names=["red", "round"])
+    path = net.save(tmp_path / "net.npz")
+    with np.load(path) as data:
+        arrays = dict(data)
+    meta = json.loads(str(arrays["meta"]))
+    arrays["meta"] = np.array(json.dumps({**meta, "task": "multilabel"}))
+    np.savez(path, **arrays)
+    mlp = adapt(path)
+    assert mlp.task == "multilabel"
+    assert mlp.class_names == ("red", "round")
+
+
 def _npz_bytes(p, **arrays):
     np.savez(p, **arrays)
     return p.read_bytes()
@@ -155,7 +230,7 @@ def _npy_bytes(p, array):
 @pytest.mark.parametrize(
     ("write", "match"),
     [
-        (None, "no model file"),
+        (None, "no such file"),
         (lambda p: p.write_bytes(b"not a zip"), "not a readable .npz"),
         (
             lambda p: np.savez(p, W0=np.ones((2, 2)), activations=np.array(["relu"])),
@@ -193,6 +268,46 @@ def _npy_bytes(p, array):
             "not a readable .npz file",
         ),
         (lambda p: p.write_bytes(b"junk, not a zip"), "not a readable .npz file"),
+        (
+            lambda p: np.savez(
+                p,
+                W0=np.ones((2, 2)),
+                b0=np.ones(2),
+                activations=np.array(["relu"]),
+                task=np.array(["binary", "multiclass"]),
+            ),
+            "'task' must hold one string",
+        ),
+        (
+            lambda p: np.savez(
+                p,
+                W0=np.ones((2, 2)),
+                b0=np.ones(2),
+                activations=np.array(["relu"]),
+                task=np.array("classification"),
+            ),
+            "`task` must be one of",
+        ),
+        (
+            lambda p: np.savez(
+                p,
+                W0=np.ones((2, 2)),
+                b0=np.ones(2),
+                activations=np.array(["relu"]),
+                class_names=np.array([0.5, 1.5]),
+            ),
+            "'class_names' must hold strings, integers or booleans",
+        ),
+        (
+            lambda p: np.savez(
+                p,
+                W0=np.ones((2, 2)),
+                b0=np.ones(2),
+                activations=np.array(["relu"]),
+                feature_names=np.array(["x"]),
+            ),
+            "`feature_names` must have 2 entries",
+        ),
         (
             lambda p: p.write_bytes(
                 _npz_bytes(p, W0=np.ones((2, 2)), b0=np.ones(2))[:40]

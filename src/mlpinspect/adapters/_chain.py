@@ -21,7 +21,13 @@ from ..activations import canonical_activation
 from ..errors import InvalidParameterError, UnsupportedModelError
 from ..mlp import MLP, Dense
 
+COMMON_OPTIONS = ("input_shape", "class_names", "feature_names", "task", "name")
+"""Options every adapter gets for free: :func:`mlpinspect.adapt` applies them
+to the MLP the adapter returns (with :meth:`MLP.replace
+<mlpinspect.MLP.replace>`), so they never reach an adapter."""
+
 __all__ = [
+    "COMMON_OPTIONS",
     "Step",
     "as_float",
     "build_mlp",
@@ -76,13 +82,19 @@ def import_optional(module: str, extra: str) -> Any:
 def check_options(
     options: Mapping[str, Any], adapter: str, allowed: Sequence[str] = ()
 ) -> None:
-    """Reject options the adapter does not understand."""
+    """Reject options the adapter does not understand.
+
+    The message lists the adapter's own options and the common ones
+    (:data:`COMMON_OPTIONS`), which :func:`mlpinspect.adapt` handles itself.
+    """
     unknown = sorted(set(options) - set(allowed))
     if unknown:
-        accepted = ", ".join(repr(a) for a in [*allowed, "input_shape", "class_names"])
+        own = ", ".join(repr(a) for a in allowed)
+        common = ", ".join(repr(a) for a in COMMON_OPTIONS)
+        accepts = f"its own {own} and the common" if allowed else "only the common"
         raise InvalidParameterError(
             f"adapt() got unknown option(s) {', '.join(map(repr, unknown))} for the "
-            f"{adapter!r} adapter; it accepts {accepted} and 'name'"
+            f"{adapter!r} adapter; it accepts {accepts} options {common}"
         )
 
 
@@ -142,7 +154,7 @@ def build_mlp(
     framework: str,
     supported: str,
     input_shape: Sequence[int] | None = None,
-    class_names: Sequence[str] | None = None,
+    task: str | None = None,
     name: str | None = None,
 ) -> MLP:
     """Fold a chain of steps into an MLP.
@@ -158,7 +170,11 @@ def build_mlp(
     input_shape : tuple of int, optional
         The shape of one input when the framework knows it; if it has more
         than one axis, a flatten step must come before the first linear step.
-    class_names, name
+    task : str, optional
+        What the outputs mean, when the framework says more than the output
+        layer (Keras' compiled loss); default: what the output layer implies
+        (``mlpinspect.mlp.infer_task``).
+    name : str, optional
         Passed to :class:`~mlpinspect.MLP`.
     """
     # [weight, bias, activation, label of the linear step, label of the activation]
@@ -225,6 +241,6 @@ def build_mlp(
         except InvalidParameterError as exc:
             raise InvalidParameterError(f"{label}: {exc}") from None
     try:
-        return MLP(dense, input_shape=input_shape, class_names=class_names, name=name)
+        return MLP(dense, input_shape=input_shape, task=task, name=name)
     except InvalidParameterError as exc:
         raise InvalidParameterError(f"the {framework} model: {exc}") from None

@@ -20,6 +20,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from ..errors import InvalidParameterError, UnsupportedModelError
 from ..mlp import MLP
+from ._chain import COMMON_OPTIONS
 
 __all__ = [
     "ENTRY_POINT_GROUP",
@@ -32,10 +33,6 @@ __all__ = [
 
 ENTRY_POINT_GROUP = "mlpinspect.adapters"
 """The entry-point group third-party packages use to provide adapters."""
-
-# Options every adapter gets for free: :func:`adapt` applies them to the MLP
-# the adapter returns, so an adapter never has to handle them itself.
-COMMON_OPTIONS = ("input_shape", "class_names", "name")
 
 
 @runtime_checkable
@@ -61,8 +58,16 @@ class Adapter(Protocol):
     ``adapt`` imports the framework lazily, copies the weights into
     :class:`~mlpinspect.Dense` layers (``weight`` of shape ``(out, in)``) and
     raises :class:`~mlpinspect.UnsupportedModelError`, naming the layer and
-    its type, for anything an MLP cannot express. The options ``input_shape``,
-    ``class_names`` and ``name`` are applied by :func:`adapt` itself and never
+    its type, for anything an MLP cannot express.
+
+    An adapter also says what the model's outputs mean when the framework
+    knows it: the ``task`` (``"multiclass"``, ``"binary"``, ``"multilabel"``
+    or ``"regression"``; left out, the :class:`~mlpinspect.MLP` infers it
+    from the output layer), the ``class_names`` in the framework's own types
+    (two, negative then positive, for a binary model's one output unit) and
+    the ``feature_names``. The options ``input_shape``, ``class_names``,
+    ``feature_names``, ``task`` and ``name`` are applied by :func:`adapt`
+    itself (with :meth:`MLP.replace <mlpinspect.MLP.replace>`) and never
     reach an adapter; an adapter should reject options it does not know.
 
     Examples
@@ -75,8 +80,10 @@ class Adapter(Protocol):
     ...     def can_adapt(self, obj):
     ...         return isinstance(obj, dict) and "W" in obj and "b" in obj
     ...     def adapt(self, obj, **options):
+    ...         if options:
+    ...             raise TypeError(f"unknown options {sorted(options)}")
     ...         layer = mlpinspect.Dense(obj["W"], obj["b"], "identity")
-    ...         return mlpinspect.MLP([layer])
+    ...         return mlpinspect.MLP([layer], task="regression")
     >>> isinstance(DictAdapter(), Adapter)
     True
     """
@@ -246,15 +253,21 @@ class AdapterRegistry:
 
 
 def _apply_common_options(mlp: MLP, options: Mapping[str, Any]) -> MLP:
-    """Return ``mlp`` with the given input shape, class names or name."""
+    """Return ``mlp`` with the given input shape, labels, names or task."""
+    options = dict(options)
+    task = options.get("task")
+    if (
+        "task" in options
+        and "class_names" not in options
+        and (task is None or isinstance(task, str))
+        and task == mlp.task
+    ):
+        # Restating the task the adapter found keeps the labels it read
+        # (MLP.replace drops them on a change of task).
+        del options["task"]
     if not options:
         return mlp
-    return MLP(
-        mlp.layers,
-        input_shape=options.get("input_shape", mlp.input_shape),
-        class_names=options.get("class_names", mlp.class_names),
-        name=options.get("name", mlp.name),
-    )
+    return mlp.replace(**options)
 
 
 _REGISTRY = AdapterRegistry()
@@ -277,9 +290,22 @@ def adapt(obj: Any, **options: Any) -> MLP:
         model, an ONNX ``ModelProto``, or the path of an ``.npz`` or
         ``.onnx`` file; or anything a registered adapter recognises.
     **options
-        ``input_shape`` (tuple of int, e.g. ``(28, 28)``), ``class_names``
-        (one per output) and ``name`` override what the adapter found. Other
-        options go to the adapter, e.g. ``activations`` for plain weights.
+        Common options, which override what the adapter found:
+
+        - ``input_shape`` (tuple of int, e.g. ``(28, 28)``);
+        - ``task``: ``"multiclass"``, ``"binary"``, ``"multilabel"`` or
+          ``"regression"``. Needed for a model with one output and no
+          sigmoid (a PyTorch ``Linear(..., 1)``): a regression value or a
+          binary logit? Changing the task drops the class names the adapter
+          found unless ``class_names`` is given too;
+        - ``class_names``: labels of one kind (strings, integers or
+          booleans), one per output, or two (negative, positive) for a
+          binary model;
+        - ``feature_names``: one string per input;
+        - ``name``.
+
+        Other options go to the adapter, e.g. ``activations`` for plain
+        weights.
 
     Returns
     -------
@@ -304,9 +330,22 @@ def adapt(obj: Any, **options: Any) -> MLP:
     >>> pairs = [(np.ones((3, 4)), np.zeros(3)), (np.ones((2, 3)), np.zeros(2))]
     >>> mlp = mlpinspect.adapt(pairs, activations=["relu", "softmax"])
     >>> mlp
-    MLP(4-3-2, activations=[relu, softmax])
+    MLP(4-3-2, activations=[relu, softmax], task='multiclass')
     >>> mlpinspect.adapt(mlp) is mlp
     True
+    >>> named = mlpinspect.adapt(mlp, class_names=["cat", "dog"])
+    >>> named.predict(np.ones((1, 4))).tolist()
+    ['cat']
+
+    One output without a sigmoid needs its task:
+
+    >>> logit = mlpinspect.adapt([(np.ones((1, 4)), np.zeros(1))],
+    ...                          activations="identity")
+    >>> logit.task is None
+    True
+    >>> binary = mlpinspect.adapt(logit, task="binary", class_names=["no", "yes"])
+    >>> binary.predict([[1.0, 0.0, 0.0, 0.0], [-1.0, 0.0, 0.0, 0.0]]).tolist()
+    ['yes', 'no']
     """
     common = {k: options.pop(k) for k in COMMON_OPTIONS if k in options}
     if isinstance(obj, MLP) and not options:
@@ -352,7 +391,7 @@ def register_adapter(adapter: Any, *, first: bool = False) -> Any:
     >>> from mlpinspect.testing import FakeAdapter, FakeModel
     >>> _ = register_adapter(FakeAdapter())
     >>> adapt(FakeModel([4, 3, 2], seed=0))
-    MLP(4-3-2, activations=[relu, softmax], name='FakeModel')
+    MLP(4-3-2, activations=[relu, softmax], task='multiclass', name='FakeModel')
     >>> _ = unregister_adapter("fake")
     """
     _REGISTRY.register(adapter, first=first)

@@ -14,6 +14,20 @@ when it is a chain (one input, one output, no branch) of
 The input shape is taken from ``model.input_shape``, e.g. ``(28, 28)``.
 Anything else raises :class:`~mlpinspect.UnsupportedModelError` naming the
 layer and its class. Any Keras backend works; the tests use ``torch``.
+
+The task comes from the output layer and, where that leaves a doubt, from
+the loss the model was compiled with (``model.loss``):
+
+- a softmax output is ``"multiclass"``, one sigmoid output ``"binary"``;
+- otherwise (several sigmoid outputs, linear outputs) the loss decides:
+  ``binary_crossentropy`` (or its focal variant) means ``"binary"`` for one
+  output and ``"multilabel"`` for several; ``categorical_crossentropy`` and
+  ``sparse_categorical_crossentropy`` mean ``"multiclass"``; a regression
+  loss (``mse``, ``mae``, ``mape``, ``msle``, ``huber``, ``log_cosh``) means
+  ``"regression"``;
+- an uncompiled model, or another loss, gets the default of
+  ``mlpinspect.mlp.infer_task`` (several outputs: ``"multiclass"``; one
+  linear output: None, to be given with ``adapt(model, task=...)``).
 """
 
 from __future__ import annotations
@@ -185,6 +199,55 @@ def _steps(model: Any, rank: int) -> tuple[list[Step], int]:
     return steps, rank
 
 
+# Canonical Keras loss names (``keras.losses.get(alias).__name__`` and
+# ``Loss.name``) and the task each implies; "binary" becomes "multilabel"
+# for several outputs.
+_LOSS_TASKS = {
+    "binary_crossentropy": "binary",
+    "binary_focal_crossentropy": "binary",
+    "categorical_crossentropy": "multiclass",
+    "sparse_categorical_crossentropy": "multiclass",
+    "categorical_focal_crossentropy": "multiclass",
+    "mean_squared_error": "regression",
+    "mean_absolute_error": "regression",
+    "mean_absolute_percentage_error": "regression",
+    "mean_squared_logarithmic_error": "regression",
+    "huber": "regression",
+    "huber_loss": "regression",
+    "log_cosh": "regression",
+}
+
+
+def _loss_name(loss: Any) -> str | None:
+    """The canonical name of a compiled loss (string, function or Loss)."""
+    if isinstance(loss, str):
+        keras = sys.modules["keras"]
+        try:
+            loss = keras.losses.get(loss)
+        except (ValueError, TypeError):
+            return loss
+    name = getattr(loss, "__name__", None)
+    if name is None:  # a Loss object: its name, or its wrapped function's
+        name = getattr(getattr(loss, "fn", None), "__name__", None)
+        name = name or getattr(loss, "name", None)
+    return name if isinstance(name, str) else None
+
+
+def _task(model: Any, activation: str, n_outputs: int) -> str | None:
+    """The task the compiled loss implies where the output layer leaves a doubt.
+
+    None leaves the choice to ``mlpinspect.mlp.infer_task``.
+    """
+    if activation == "softmax" or (activation == "sigmoid" and n_outputs == 1):
+        return None  # the output layer says it all
+    task = _LOSS_TASKS.get(_loss_name(getattr(model, "loss", None)) or "")
+    if task == "binary" and n_outputs > 1:
+        return "multilabel"
+    if task == "multiclass" and n_outputs == 1:
+        return None  # a one-unit classifier over classes cannot be multiclass
+    return task
+
+
 def _input_shape(model: Any) -> tuple[int, ...] | None:
     try:
         shape = model.input_shape
@@ -210,8 +273,16 @@ class KerasAdapter:
     ...                           keras.layers.Dense(30, activation="sigmoid"),
     ...                           keras.layers.Dense(10, activation="softmax")])
     >>> mlp = KerasAdapter().adapt(model)
-    >>> mlp.sizes, mlp.input_shape
-    ((784, 30, 10), (28, 28))
+    >>> mlp.sizes, mlp.input_shape, mlp.task
+    ((784, 30, 10), (28, 28), 'multiclass')
+
+    Several sigmoid outputs trained with ``binary_crossentropy`` are labels:
+
+    >>> tags = keras.Sequential([keras.Input((4,)),
+    ...                          keras.layers.Dense(3, activation="sigmoid")])
+    >>> tags.compile(loss="binary_crossentropy")
+    >>> KerasAdapter().adapt(tags).task
+    'multilabel'
     """
 
     name = "keras"
@@ -235,10 +306,12 @@ class KerasAdapter:
             )
         input_shape = _input_shape(obj)
         steps, _ = _steps(obj, len(input_shape) if input_shape else 1)
-        return build_mlp(
+        mlp = build_mlp(
             steps,
             framework="Keras",
             supported=SUPPORTED,
             input_shape=input_shape,
             name=obj.name,
         )
+        task = _task(obj, mlp.activation_names[-1], mlp.n_outputs)
+        return mlp if task is None else mlp.replace(task=task)

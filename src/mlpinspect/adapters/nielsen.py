@@ -7,6 +7,11 @@ network as three lists: ``sizes`` (units per layer, input first),
 with those attributes, or a mapping with those keys (``network2.py`` saves
 one as JSON), is read here, so a reader of the book can inspect their own
 network.
+
+The book's sigmoid outputs are one-vs-rest: several outputs are a
+``"multiclass"`` model (the prediction is the largest output), one output a
+``"binary"`` one. Say otherwise with ``adapt(net, task=...)``, and name the
+classes with ``class_names=``.
 """
 
 from __future__ import annotations
@@ -52,7 +57,7 @@ class NielsenAdapter:
     ...         self.weights = [rng.normal(size=(y, x))
     ...                         for x, y in zip(sizes[:-1], sizes[1:])]
     >>> NielsenAdapter().adapt(Network([784, 30, 10]))
-    MLP(784-30-10, activations=[sigmoid, sigmoid], name='Network')
+    MLP(784-30-10, activations=[sigmoid, sigmoid], task='multiclass', name='Network')
     """
 
     name = "nielsen"

@@ -16,6 +16,12 @@ Weights may be initializers or ``Constant`` nodes. Anything else raises
 ``op_type``. The input shape is read from the graph's input, e.g.
 ``(28, 28)`` for an input declared ``[batch, 28, 28]``. The ``onnx`` package
 (``pip install 'mlpinspect[onnx]'``) is imported only when a model is read.
+
+The task is read from the last layer (``mlpinspect.mlp.infer_task``): a
+softmax or several outputs is ``"multiclass"``, one sigmoid output
+``"binary"``; one output without a sigmoid (a logit or a regression value)
+stays None until given: ``adapt(model, task="binary")`` or
+``task="regression"``.
 """
 
 from __future__ import annotations

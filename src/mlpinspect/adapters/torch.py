@@ -24,6 +24,16 @@ PyTorch does not record the input shape: flattening models of images are
 adapted with ``input_shape=(28, 28)`` (or ``(1, 28, 28)``) to keep it.
 float32 and float64 weights keep their dtype; float16 and bfloat16 become
 float32.
+
+PyTorch does not record what the outputs mean either, so the task is read
+from the last layer (``mlpinspect.mlp.infer_task``): a softmax, or several
+outputs (logits), is ``"multiclass"``; one sigmoid output is ``"binary"``.
+One output without a sigmoid, a ``Linear(..., 1)`` at the end, is a binary
+logit or a regression value; the model's task stays None (``predict`` and
+``score`` then ask for it) until it is given:
+``adapt(model, task="binary", class_names=["no", "yes"])`` or
+``adapt(model, task="regression")``. Several sigmoid outputs trained as
+independent labels are ``adapt(model, task="multilabel")``.
 """
 
 from __future__ import annotations
@@ -349,10 +359,19 @@ class TorchAdapter:
     ...                       nn.Linear(30, 10))
     >>> mlp = TorchAdapter().adapt(model)
     >>> mlp
-    MLP(784-30-10, activations=[sigmoid, identity], name='Sequential')
+    MLP(784-30-10, activations=[sigmoid, identity], task='multiclass', name='Sequential')
     >>> mlp.dtype
     dtype('float32')
-    """
+
+    One logit says nothing of its task: give it to :func:`mlpinspect.adapt`.
+
+    >>> import mlpinspect
+    >>> logit = nn.Sequential(nn.Linear(4, 3), nn.ReLU(), nn.Linear(3, 1))
+    >>> print(mlpinspect.adapt(logit).task)
+    None
+    >>> mlpinspect.adapt(logit, task="binary", class_names=["no", "yes"]).classes
+    array(['no', 'yes'], dtype='<U3')
+    """  # noqa: E501
 
     name = "torch"
     description = (

@@ -17,18 +17,27 @@ A file written by ``numpy.savez`` with the arrays
     every layer); optional when ``activations=`` is given to :func:`adapt`.
 ``input_shape`` (optional)
     An integer array such as ``[28, 28]``.
+``task`` (optional)
+    A string: ``"multiclass"``, ``"binary"``, ``"multilabel"`` or
+    ``"regression"`` (see :class:`mlpinspect.MLP`). Without it the task is
+    inferred from the output layer (``mlpinspect.mlp.infer_task``).
 ``class_names`` (optional)
-    A string array with one name per output.
+    The class labels, an array of strings, integers or booleans: one per
+    output, or two (negative, positive) for a binary model's one output.
+``feature_names`` (optional)
+    A string array with one name per input.
 
 For example::
 
     np.savez("model.npz", W0=W0, b0=b0, W1=W1, b1=b1,
-             activations=np.array(["relu", "softmax"]))
+             activations=np.array(["relu", "sigmoid"]), task=np.array("binary"),
+             class_names=np.array(["no", "yes"]))
     mlp = mlpinspect.adapt("model.npz")
 
 Files are read with ``allow_pickle=False``. A file saved by
 :meth:`mlpinspect.Network.save` (recognised by its ``meta`` entry) is read
-with :meth:`mlpinspect.Network.load`.
+through the shared format module, ``mlpinspect._netfile``, with the task,
+class names and feature names it records.
 """
 
 from __future__ import annotations
@@ -40,6 +49,7 @@ from typing import Any
 
 import numpy as np
 
+from .._netfile import NetworkFile, is_network_file, load_archive, read_network
 from ..errors import InvalidParameterError, ModelFileError, UnsupportedModelError
 from ..mlp import MLP, Dense
 from ._chain import check_options, is_path
@@ -134,7 +144,7 @@ class WeightsAdapter:
     >>> import numpy as np
     >>> pairs = [(np.ones((3, 4)), np.zeros(3)), (np.ones((1, 3)), np.zeros(1))]
     >>> WeightsAdapter().adapt(pairs, activations=["tanh", "sigmoid"])
-    MLP(4-3-1, activations=[tanh, sigmoid])
+    MLP(4-3-1, activations=[tanh, sigmoid], task='binary')
     """
 
     name = "weights"
@@ -168,41 +178,36 @@ def _strings(arr: np.ndarray, key: str, path: str) -> list[str]:
     return [str(s) for s in arr.reshape(-1).tolist()]
 
 
-def load_npz(path: str | os.PathLike, activations: Any = None) -> MLP:
-    """Read an MLP from an ``.npz`` file in the format above."""
-    path = os.fspath(path)
-    try:
-        # The file is opened here, not by np.load, which leaks its handle when
-        # the archive is corrupt.
-        with open(path, "rb") as fh:
-            data = np.load(fh, allow_pickle=False)
-            if not isinstance(data, np.lib.npyio.NpzFile):
-                raise ModelFileError(
-                    f"{path!r} holds a single array, not an .npz archive"
-                )
-            with data:
-                arrays = {key: data[key] for key in data.files}
-    except FileNotFoundError:
-        raise ModelFileError(f"no model file at {path!r}") from None
-    except ModelFileError:
-        raise
-    except Exception as exc:  # a corrupt zip, or object arrays (pickle: refused)
+def _labels(arr: np.ndarray, key: str, path: str) -> list[Any]:
+    """Class labels as saved: strings, integers or booleans."""
+    if arr.dtype.kind in "US":
+        return _strings(arr, key, path)
+    if arr.dtype.kind not in "biu":
         raise ModelFileError(
-            f"{path!r} is not a readable .npz file ({type(exc).__name__}: {exc})"
-        ) from None
-    if "meta" in arrays and "W0" not in arrays:
-        # A file written by Network.save: its own loader checks its format.
-        from ..network import Network
+            f"{path}: the array {key!r} must hold strings, integers or booleans; "
+            f"got dtype {arr.dtype}"
+        )
+    return arr.reshape(-1).tolist()
 
-        mlp = Network.load(path).to_mlp()
-        if activations is not None:
-            acts = resolve_activations(activations, len(mlp.layers))
-            layers = [
-                Dense(d.weight, d.bias, a, name=d.name)
-                for d, a in zip(mlp.layers, acts)
-            ]
-            mlp = MLP(layers, input_shape=mlp.input_shape, name=mlp.name)
-        return mlp
+
+def _task(arr: np.ndarray, path: str) -> str:
+    names = _strings(arr, "task", path)
+    if len(names) != 1:
+        raise ModelFileError(
+            f"{path}: the array 'task' must hold one string such as 'binary'; got "
+            f"{len(names)}"
+        )
+    return names[0]
+
+
+def load_npz(path: str | os.PathLike, activations: Any = None) -> MLP:
+    """Read an MLP from an ``.npz`` file in the format above, or one written by
+    :meth:`mlpinspect.Network.save` (read through the shared format module,
+    ``mlpinspect._netfile``, not the trainer)."""
+    path = os.fspath(path)
+    arrays = load_archive(path)
+    if is_network_file(arrays):
+        return _network_file_mlp(read_network(arrays, path), activations, path)
     indices: dict[str, set[int]] = {"W": set(), "b": set()}
     for key in arrays:
         match = _LAYER_KEY.match(key)
@@ -230,18 +235,53 @@ def load_npz(path: str | os.PathLike, activations: Any = None) -> MLP:
     input_shape = None
     if "input_shape" in arrays:
         input_shape = [int(s) for s in arrays["input_shape"].reshape(-1)]
-    class_names = None
+    class_names = feature_names = task = None
     if "class_names" in arrays:
-        class_names = _strings(arrays["class_names"], "class_names", path)
+        class_names = _labels(arrays["class_names"], "class_names", path)
+    if "feature_names" in arrays:
+        feature_names = _strings(arrays["feature_names"], "feature_names", path)
+    if "task" in arrays:
+        task = _task(arrays["task"], path)
     try:
         return MLP(
             layers,
             input_shape=input_shape,
             class_names=class_names,
+            feature_names=feature_names,
+            task=task,
             name=os.path.basename(path),
         )
     except InvalidParameterError as exc:
         raise ModelFileError(f"{path!r}: {exc}") from None
+
+
+def _network_task(n_outputs: int) -> str:
+    """A Network's task: one output is binary, several multiclass."""
+    return "binary" if n_outputs == 1 else "multiclass"
+
+
+def _network_file_mlp(file: NetworkFile, activations: Any, path: str) -> MLP:
+    """The MLP of a file written by ``Network.save``."""
+    meta = file.meta
+    n = len(file.sizes) - 1
+    acts = meta["activations"] if activations is None else activations
+    try:
+        acts = resolve_activations(acts, n)
+        layers = [
+            Dense(file.layer("weight", i), file.layer("bias", i), acts[i],
+                  name=f"weights[{i}]")
+            for i in range(n)
+        ]  # fmt: skip
+        return MLP(
+            layers,
+            input_shape=meta.get("input_shape"),
+            class_names=meta.get("class_names"),
+            feature_names=meta.get("feature_names"),
+            task=meta.get("task") or _network_task(file.sizes[-1]),
+            name="Network",
+        )
+    except (InvalidParameterError, UnsupportedModelError) as exc:
+        raise ModelFileError(f"{path}: {exc}") from None
 
 
 class NpzAdapter:
@@ -260,10 +300,15 @@ class NpzAdapter:
     >>> import numpy as np
     >>> path = pathlib.Path(tempfile.mkdtemp()) / "model.npz"
     >>> np.savez(path, W0=np.ones((3, 4)), b0=np.zeros(3), W1=np.ones((2, 3)),
-    ...          b1=np.zeros(2), activations=np.array(["relu", "softmax"]))
+    ...          b1=np.zeros(2), activations=np.array(["relu", "softmax"]),
+    ...          class_names=np.array(["cat", "dog"]),
+    ...          feature_names=np.array(["a", "b", "c", "d"]))
     >>> adapter = NpzAdapter()
     >>> adapter.can_adapt(str(path)), adapter.adapt(path).sizes
     (True, (4, 3, 2))
+    >>> mlp = adapter.adapt(path)
+    >>> mlp.task, mlp.class_names, mlp.feature_names
+    ('multiclass', ('cat', 'dog'), ('a', 'b', 'c', 'd'))
     """
 
     name = "npz"
