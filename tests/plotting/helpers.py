@@ -65,3 +65,19 @@ def line_by_gid(ax, gid: str):
     found = [line for line in ax.lines if line.get_gid() == gid]
     assert len(found) == 1, f"expected one line {gid!r}; got {len(found)}"
     return found[0]
+
+
+def bars_of(ax):
+    """The bars of a ranked bar chart (patches with a ``feature`` gid), top to
+    bottom."""
+    bars = [p for p in ax.patches if str(p.get_gid()).startswith("feature ")]
+    return sorted(bars, key=lambda p: p.get_y())
+
+
+def bar_axes(fig):
+    """The Axes of ``fig`` that hold ranked feature bars."""
+    return [ax for ax in fig.axes if bars_of(ax)]
+
+
+def tick_labels(ax):
+    return [t.get_text() for t in ax.get_yticklabels()]

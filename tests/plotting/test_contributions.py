@@ -22,6 +22,7 @@ from mlpinspect.plotting import (
     POSITIVE_COLOR,
     plot_class_contributions,
     plot_contributions,
+    plot_decomposition,
 )
 
 
@@ -45,7 +46,7 @@ def _steps(ax):
 
 def test_waterfall_ends_at_the_pre_activation():
     *_, dec = _setup()
-    fig = plot_contributions(dec, 2, 1)
+    fig = plot_decomposition(dec, sample=2, unit=1)
     ax = _chart(fig)
     total = patch_by_gid(ax, "pre-activation")
     z = dec.pre_activation[2, 1]
@@ -62,7 +63,7 @@ def test_waterfall_ends_at_the_pre_activation():
 
 def test_steps_are_the_bias_then_contributions_by_magnitude():
     *_, dec = _setup(sizes=(20, 6, 3))
-    fig = plot_contributions(dec, 0, 2)
+    fig = plot_decomposition(dec, sample=0, unit=2)
     steps = _steps(_chart(fig))
     c = dec.contributions[0, 2]
     order = np.argsort(-np.abs(c), kind="stable")
@@ -79,7 +80,7 @@ def test_steps_are_the_bias_then_contributions_by_magnitude():
 
 def test_top_lumps_the_rest_into_one_bar():
     *_, dec = _setup(sizes=(20, 8, 3))
-    ax = _chart(plot_contributions(dec, 1, 0, top=3))
+    ax = _chart(plot_decomposition(dec, sample=1, unit=0, top=3))
     steps = _steps(ax)
     assert len(steps) == 1 + 3 + 1
     c = dec.contributions[1, 0]
@@ -92,25 +93,30 @@ def test_top_lumps_the_rest_into_one_bar():
 
 def test_many_sources_default_to_the_largest_fifteen():
     *_, dec = _setup(sizes=(20, 30, 3))
-    steps = _steps(_chart(plot_contributions(dec, 0, 0)))
+    steps = _steps(_chart(plot_decomposition(dec, sample=0, unit=0)))
     assert len(steps) == 1 + 15 + 1
 
 
-def test_input_image_beside_the_chart_when_given():
+def test_input_image_beside_the_chart_by_default_or_given():
     _, X, dec = _setup()
-    fig = plot_contributions(dec, 3, 0, x=X[3])
-    (panel,) = image_axes(fig)
-    np.testing.assert_array_equal(data(panel), X[3].reshape(4, 5))
-    assert panel.get_title() == "input"
-    # without x a later layer's decomposition has no input to show
-    assert image_axes(plot_contributions(dec, 3, 0)) == []
-    assert image_axes(plot_contributions(dec, 3, 0, x=X[3], show_input=False)) == []
+    for fig in (
+        plot_decomposition(dec, sample=3, unit=0),  # the input the result holds
+        plot_decomposition(dec, sample=3, unit=0, x=X[3]),
+    ):
+        (panel,) = image_axes(fig)
+        np.testing.assert_array_equal(data(panel), X[3].reshape(4, 5))
+        assert panel.get_title() == "input"
+    other = np.random.default_rng(9).random(20)
+    (panel,) = image_axes(plot_decomposition(dec, sample=3, unit=0, x=other))
+    np.testing.assert_array_equal(data(panel), other.reshape(4, 5))
+    hidden = plot_decomposition(dec, sample=3, unit=0, show_input=False)
+    assert image_axes(hidden) == []
 
 
 def test_first_layer_shows_the_input_and_each_pixel_contribution():
     mlp, X, _ = _setup()
     dec = decompose(mlp, X, layer=0, units=[1, 4])
-    fig = plot_contributions(dec, 2, 4)
+    fig = plot_decomposition(dec, sample=2, unit=4)
     inputs, contributions = image_axes(fig)
     np.testing.assert_array_equal(data(inputs), X[2].reshape(4, 5))
     c = dec.contributions[2, 1].reshape(4, 5)
@@ -128,45 +134,136 @@ def test_draws_into_a_given_axes_without_a_new_figure():
     fig = Figure()
     ax = fig.subplots()
     before = len(plt.get_fignums())
-    assert plot_contributions(dec, 0, 2, ax=ax) is ax
+    assert plot_decomposition(dec, sample=0, unit=2, ax=ax) is fig
     assert len(plt.get_fignums()) == before
     assert fig.axes == [ax]
     assert patch_by_gid(ax, "pre-activation").get_width() == dec.pre_activation[0, 2]
     with pytest.raises(InvalidParameterError, match="fig="):
-        plot_contributions(dec, 0, 2, x=X[0], ax=ax)
+        plot_decomposition(dec, sample=0, unit=2, x=X[0], ax=ax)
+    with pytest.raises(InvalidParameterError, match="either"):
+        plot_decomposition(dec, sample=0, unit=2, ax=ax, fig=fig)
 
 
 def test_units_by_name_and_single_unit_default():
     mlp, X, _ = _setup(class_names=["a", "b", "c"])
     dec = decompose(mlp, X, units=["c"])
-    ax = _chart(plot_contributions(dec, 1))
+    ax = _chart(plot_decomposition(dec, sample=1))
     assert patch_by_gid(ax, "pre-activation").get_width() == dec.pre_activation[1, 0]
     assert "'c'" in ax.get_title()
     full = decompose(mlp, X)
-    ax = _chart(plot_contributions(full, 1, "b"))
+    ax = _chart(plot_decomposition(full, sample=1, unit="b"))
     assert patch_by_gid(ax, "pre-activation").get_width() == full.pre_activation[1, 1]
 
 
 @pytest.mark.parametrize(
-    ("args", "kwargs", "match"),
+    ("kwargs", "match"),
     [
-        ((9, 0), {}, "sample"),
-        ((0, 7), {}, "unit"),
-        ((0, None), {}, "unit"),
-        ((0, "zebra"), {}, "unit"),
-        ((0, 0), {"top": 0}, "top"),
-        ((0, 0), {"x": np.zeros(7)}, "x"),
+        ({"sample": 9, "unit": 0}, "sample"),
+        ({"unit": 7}, "unit"),
+        ({"unit": None}, "unit"),
+        ({"unit": "zebra"}, "unit"),
+        ({"unit": 0, "top": 0}, "top"),
+        ({"unit": 0, "x": np.zeros(7)}, "x"),
+        ({"unit": 0, "layer": 0}, "layer"),
+        ({"unit": 0, "show_input": "yes"}, "show_input"),
     ],
 )
-def test_bad_arguments_are_named(args, kwargs, match):
+def test_bad_arguments_are_named(kwargs, match):
     _, _, dec = _setup()
     with pytest.raises(InvalidParameterError, match=match):
-        plot_contributions(dec, *args, **kwargs)
+        plot_decomposition(dec, **kwargs)
 
 
-def test_not_a_decomposition():
+def test_not_a_decomposition_nor_a_model_with_inputs():
     with pytest.raises(InvalidParameterError, match="decomposition"):
-        plot_contributions(np.zeros((2, 3)), 0, 0)
+        plot_decomposition(np.zeros((2, 3)), sample=0, unit=0)
+    with pytest.raises(InvalidParameterError, match="x"):
+        plot_decomposition(small_mlp())
+
+
+def test_a_model_is_decomposed_on_x():
+    mlp, X, dec = _setup(class_names=["a", "b", "c"])
+    fig = plot_decomposition(mlp, x=X, sample=2, unit="b")
+    expected = plot_decomposition(dec, sample=2, unit="b")
+    for got, want in zip(_steps(_chart(fig)), _steps(_chart(expected)), strict=True):
+        assert got.get_gid() == want.get_gid()
+        assert got.get_width() == want.get_width()
+    first = decompose(mlp, X[1], layer=0, units=[4])
+    fig = plot_decomposition(mlp, x=X[1], layer=0, unit=4)
+    total = patch_by_gid(_chart(fig), "pre-activation")
+    assert total.get_width() == first.pre_activation[0, 0]
+    inputs, _ = image_axes(fig)  # the input and each pixel's contribution
+    np.testing.assert_array_equal(data(inputs), X[1].reshape(4, 5))
+
+
+def test_plot_contributions_is_a_deprecated_alias():
+    _, X, dec = _setup()
+    with pytest.warns(DeprecationWarning, match="plot_decomposition"):
+        old = plot_contributions(dec, 2, 1, top=3)
+    new = plot_decomposition(dec, sample=2, unit=1, top=3)
+    assert isinstance(old, Figure)
+    pairs = zip(_steps(_chart(old)), _steps(_chart(new)), strict=True)
+    assert all(a.get_width() == b.get_width() for a, b in pairs)
+    assert [t.get_text() for t in _chart(old).get_yticklabels()] == [
+        t.get_text() for t in _chart(new).get_yticklabels()
+    ]
+    with (
+        pytest.warns(DeprecationWarning, match="plot_decomposition"),
+        pytest.raises(InvalidParameterError, match="decomposition"),
+    ):
+        plot_contributions(X, 0, 0)
+
+
+# -- tabular models --------------------------------------------------------------------
+
+
+FEATURES = tuple(f"f{i}" for i in range(20))
+
+
+def test_tabular_first_layer_bars_are_labelled_with_the_feature_names():
+    mlp = small_mlp(sizes=(20, 6, 3), input_shape=None).replace(feature_names=FEATURES)
+    X = np.random.default_rng(3).random((4, 20))
+    dec = decompose(mlp, X, layer=0, units=[2])
+    fig = plot_decomposition(dec, sample=1, top=5)
+    assert image_axes(fig) == []  # no input image: the inputs are not pixels
+    ax = _chart(fig)
+    c = dec.contributions[1, 0]
+    order = np.argsort(-np.abs(c), kind="stable")
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert labels == [
+        "bias",
+        *(FEATURES[i] for i in order[:5]),
+        "15 other features",
+        "= pre-activation",
+    ]
+    widths = [b.get_width() for b in _steps(ax)]
+    np.testing.assert_array_equal(widths[1:6], c[order[:5]])
+    assert widths[6] == pytest.approx(c[order[5:]].sum())
+    assert patch_by_gid(ax, "pre-activation").get_width() == dec.pre_activation[1, 0]
+
+
+def test_tabular_without_names_labels_x0_x1():
+    mlp = small_mlp(sizes=(5, 3, 2), input_shape=None)
+    X = np.random.default_rng(0).random((2, 5))
+    dec = decompose(mlp, X, layer=0)
+    ax = _chart(plot_decomposition(dec, unit=1))
+    order = np.argsort(-np.abs(dec.contributions[0, 1]), kind="stable")
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert labels[1:-1] == [f"x{i}" for i in order]
+    # a later layer of a tabular model draws no input image either
+    assert image_axes(plot_decomposition(decompose(mlp, X), unit=0)) == []
+
+
+def test_dataframe_columns_label_the_bars():
+    pd = pytest.importorskip("pandas")
+    mlp = small_mlp(sizes=(4, 3, 2), input_shape=None)
+    frame = pd.DataFrame(
+        np.random.default_rng(1).random((3, 4)), columns=["age", "bmi", "bp", "s1"]
+    )
+    dec = decompose(mlp, frame, layer=0)
+    ax = _chart(plot_decomposition(dec, sample=2, unit=0))
+    labels = [t.get_text() for t in ax.get_yticklabels()][1:-1]
+    assert sorted(labels) == ["age", "bmi", "bp", "s1"]
 
 
 @settings(max_examples=15, deadline=None)
@@ -178,7 +275,8 @@ def test_any_waterfall_ends_at_the_pre_activation(model_and_X, draw):
     sample = draw.draw(st.integers(0, X.shape[0] - 1))
     unit = draw.draw(st.integers(0, len(dec.units) - 1))
     fig = Figure()
-    ax = plot_contributions(dec, sample, unit, ax=fig.subplots())
+    ax = fig.subplots()
+    assert plot_decomposition(dec, sample=sample, unit=unit, ax=ax) is fig
     z = dec.pre_activation[sample, unit]
     assert patch_by_gid(ax, "pre-activation").get_width() == z
     end = sum(b.get_width() for b in _steps(ax))
@@ -230,7 +328,7 @@ def test_heat_map_into_a_given_axes():
     cc = _table()
     fig = Figure()
     ax = fig.subplots()
-    assert plot_class_contributions(cc, ax=ax, colorbar=False) is ax
+    assert plot_class_contributions(cc, ax=ax, colorbar=False) is fig
     assert fig.axes == [ax]
     np.testing.assert_array_equal(data(ax), cc.mean_contribution)
 

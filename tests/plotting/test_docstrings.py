@@ -9,6 +9,7 @@ import pytest
 MODULES = [
     "mlpinspect.plotting._colors",
     "mlpinspect.plotting._grid",
+    "mlpinspect.plotting._bars",
     "mlpinspect.plotting.weights",
     "mlpinspect.plotting.recipes",
     "mlpinspect.plotting.contributions",

@@ -11,7 +11,7 @@ from matplotlib.figure import Figure
 from tests.plotting.helpers import image_axes, small_mlp
 
 import mlpinspect.plotting as plotting
-from mlpinspect import MLP, Network
+from mlpinspect import MLP, InvalidParameterError, Network, top_units
 from mlpinspect.analysis import class_contributions, decompose, preferred_input
 from mlpinspect.analysis.attribution import attribute
 from mlpinspect.experiments import SweepResult
@@ -39,54 +39,106 @@ def test_importing_the_package_loads_no_pyplot():
     assert out.returncode == 0, out.stderr
 
 
-def _figures():
-    """One call of every public plotting function on a small model."""
-    mlp = small_mlp(sizes=(20, 6, 3), class_names=["a", "b", "c"])
+def _figures(tabular: bool = False):
+    """One call of every public plotting function on a small model; each takes
+    the ``fig=`` / ``ax=`` keywords to pass on."""
+    mlp = small_mlp(
+        sizes=(20, 6, 3),
+        class_names=["a", "b", "c"],
+        input_shape=None if tabular else (4, 5),
+    )
     rng = np.random.default_rng(0)
     X, y = rng.random((30, 20)), rng.integers(0, 3, 30)
-    dec = decompose(mlp, X[:2])
+    dec = decompose(mlp, X[:2], layer=0 if tabular else -1)
     sweep = SweepResult(
         sizes=(2, 4), seeds=(0, 1), accuracy=np.array([[0.2, 0.3], [0.8, 0.9]])
     )
     net = Network([20, 4, 3], seed=0)
-    net.fit(X, y, epochs=2, learning_rate=1.0, progress=False)
+    net.fit(X, y, epochs=2, learning_rate=1.0, progress=False, validation_data=(X, y))
     results = {m: attribute(mlp, X[:1], 0, method=m) for m in ("gradient", "lrp")}
     return {
-        "plot_weight_images": lambda: plotting.plot_weight_images(mlp),
-        "plot_output_weights": lambda: plotting.plot_output_weights(mlp),
-        "plot_recipe": lambda: plotting.plot_recipe(mlp, "b", k=2),
-        "plot_recipes": lambda: plotting.plot_recipes(
-            mlp, k=2, by="contribution", X=X, y=y
+        "plot_weight_images": lambda **kw: plotting.plot_weight_images(mlp, **kw),
+        "plot_output_weights": lambda **kw: plotting.plot_output_weights(mlp, **kw),
+        "plot_top_units": lambda **kw: plotting.plot_top_units(
+            top_units(mlp, "b", k=2), **kw
         ),
-        "plot_contributions": lambda: plotting.plot_contributions(dec, 1, 2, x=X[1]),
-        "plot_class_contributions": lambda: plotting.plot_class_contributions(
-            class_contributions(mlp, X, y), annotate="usage"
+        "plot_recipes": lambda **kw: plotting.plot_recipes(
+            mlp, k=2, by="contribution", X=X, y=y, **kw
         ),
-        "plot_attribution": lambda: plotting.plot_attribution(X[0], results),
-        "plot_training": lambda: plotting.plot_training(net.history),
-        "plot_sweep": lambda: plotting.plot_sweep(sweep),
-        "plot_compare": lambda: plotting.plot_compare([mlp, net], units=[0, 1]),
-        "plot_preferred_inputs": lambda: plotting.plot_preferred_inputs(
-            preferred_input(mlp, [0, 2], n_steps=10)
+        "plot_decomposition": lambda **kw: plotting.plot_decomposition(
+            dec, sample=1, unit=2, **kw
+        ),
+        "plot_class_contributions": lambda **kw: plotting.plot_class_contributions(
+            class_contributions(mlp, X, y), annotate="usage", **kw
+        ),
+        "plot_attribution": lambda **kw: plotting.plot_attribution(results, **kw),
+        "plot_training": lambda **kw: plotting.plot_training(
+            net.history, held_out_label="test", **kw
+        ),
+        "plot_sweep": lambda **kw: plotting.plot_sweep(sweep, **kw),
+        "plot_compare": lambda **kw: plotting.plot_compare(
+            [mlp, net], units=[0, 1], **kw
+        ),
+        "plot_preferred_input": lambda **kw: plotting.plot_preferred_input(
+            preferred_input(mlp, [0, 2], n_steps=10), **kw
         ),
     }
+
+
+SINGLE_PANEL = {
+    "plot_decomposition",
+    "plot_class_contributions",
+    "plot_training",
+    "plot_sweep",
+}
+"""The plots that accept ``ax=`` (one Axes); every plot accepts ``fig=``."""
 
 
 def test_every_public_function_is_rendered_here():
     assert set(_figures()) == {n for n in plotting.__all__ if n.startswith("plot_")}
 
 
+@pytest.mark.parametrize("tabular", [False, True], ids=["image", "tabular"])
 @pytest.mark.parametrize("name", sorted(_figures()))
-def test_every_figure_renders_to_png(name, tmp_path):
+def test_every_figure_renders_to_png(name, tabular, tmp_path):
     before = plt.get_fignums()
-    fig = _figures()[name]()
-    assert isinstance(fig, Figure)
+    fig = _figures(tabular)[name]()
+    assert type(fig) is Figure
     assert plt.get_fignums() == before  # no pyplot figure was opened
     path = tmp_path / f"{name}.png"
     fig.savefig(path, dpi=60)
     assert path.read_bytes()[:8] == PNG_MAGIC
     width, height = fig.get_size_inches()
     assert 3 <= width <= 16 and 2.5 <= height <= 20, (width, height)
+
+
+@pytest.mark.parametrize("name", sorted(_figures()))
+def test_every_plot_returns_the_root_figure_it_drew_on(name):
+    call = _figures()[name]
+    own = Figure()
+    assert call(fig=own) is own
+    assert own.axes
+    parent = Figure(layout="constrained")
+    left, right = parent.subfigures(1, 2)
+    assert call(fig=right) is parent
+    assert right.axes and not left.axes
+    if name in SINGLE_PANEL:
+        holder = Figure()
+        ax = holder.subfigures(1, 2)[1].subplots()
+        assert call(ax=ax) is holder
+        with pytest.raises(InvalidParameterError, match="either"):
+            call(ax=ax, fig=holder)
+
+
+def test_the_deprecated_aliases_warn_and_stay_out_of_all():
+    assert plotting.DEPRECATED_ALIASES == {
+        "plot_contributions": "plot_decomposition",
+        "plot_preferred_inputs": "plot_preferred_input",
+        "plot_recipe": "plot_top_units",
+    }
+    for old in plotting.DEPRECATED_ALIASES:
+        assert old not in plotting.__all__
+        assert callable(getattr(plotting, old))
 
 
 def test_the_study_layout_784_30_10(tmp_path):

@@ -54,17 +54,46 @@ def test_training_curves_show_the_history():
     cost_ax, acc_ax = fig.axes
     np.testing.assert_array_equal(line_by_gid(cost_ax, "cost 0").get_ydata(), h.cost)
     np.testing.assert_array_equal(
-        line_by_gid(cost_ax, "validation cost 0").get_ydata(), h.validation_cost
+        line_by_gid(cost_ax, "held-out cost 0").get_ydata(), h.validation_cost
     )
     np.testing.assert_allclose(
         line_by_gid(acc_ax, "train accuracy 0").get_ydata(),
         100 * np.array(h.train_accuracy),
     )
-    val = line_by_gid(acc_ax, "validation accuracy 0")
+    val = line_by_gid(acc_ax, "held-out accuracy 0")
     np.testing.assert_allclose(val.get_ydata(), 100 * np.array(h.validation_accuracy))
     np.testing.assert_array_equal(val.get_xdata(), h.epoch)
     assert val.get_linestyle() == "--"
-    assert f"{100 * h.validation_accuracy[-1]:.2f}%" in fig.get_suptitle()
+    assert val.get_label() == "held-out"
+    title = fig.get_suptitle()
+    assert f"final held-out accuracy {100 * h.validation_accuracy[-1]:.2f}%" in title
+    assert "validation" not in title
+
+
+def test_the_held_out_data_are_named_as_asked():
+    h = _history()
+    fig = plot_training(h, held_out_label="test")
+    _, acc_ax = fig.axes
+    assert [line.get_label() for line in acc_ax.lines] == ["training", "test"]
+    assert "final test accuracy" in fig.get_suptitle()
+    several = plot_training({"a": h, "b": _history(seed=1)}, held_out_label="test")
+    assert "dashed: test" in several.get_suptitle()
+    labels = {t.get_text() for t in several.legends[0].get_texts()}
+    assert labels == {"a: training", "a: test", "b: training", "b: test"}
+    for bad in ("", 3):
+        with pytest.raises(InvalidParameterError, match="held_out_label"):
+            plot_training(h, held_out_label=bad)
+
+
+def test_any_object_with_the_history_lists_is_drawn():
+    from types import SimpleNamespace
+
+    h = SimpleNamespace(epoch=[1, 2, 3], cost=[3.0, 2.0, 1.0], train_accuracy=[0.1] * 3)
+    fig = plot_training(h)
+    cost_ax, acc_ax = fig.axes
+    np.testing.assert_array_equal(line_by_gid(cost_ax, "cost 0").get_ydata(), h.cost)
+    assert len(acc_ax.lines) == 1  # no held-out curves
+    assert fig.get_suptitle() == "Training: 3 epochs"
 
 
 def test_training_without_validation_and_from_a_trained_network():
@@ -83,7 +112,7 @@ def test_training_into_one_axes_uses_a_twin_axis():
     fig = Figure()
     ax = fig.subplots()
     before = len(plt.get_fignums())
-    assert plot_training(h, ax=ax) is ax
+    assert plot_training(h, ax=ax) is fig
     assert len(plt.get_fignums()) == before
     assert len(fig.axes) == 2  # ax and its twin
     twin = next(a for a in fig.axes if a is not ax)
@@ -95,7 +124,7 @@ def test_training_into_two_axes():
     h = _history()
     fig = Figure()
     axes = fig.subplots(1, 2)
-    assert plot_training(h, ax=list(axes)) is not None
+    assert plot_training(h, ax=list(axes)) is fig
     assert len(fig.axes) == 2
     assert axes[0].get_ylabel() == "cost"
 
@@ -166,7 +195,7 @@ def test_sweep_std_band_without_extras_into_an_axes():
     fig = Figure()
     ax = fig.subplots()
     assert (
-        plot_sweep(sweep, spread="std", show_runs=False, reference=False, ax=ax) is ax
+        plot_sweep(sweep, spread="std", show_runs=False, reference=False, ax=ax) is fig
     )
     assert [line.get_gid() for line in ax.lines] == ["mean"]
     (band,) = ax.collections
@@ -175,9 +204,21 @@ def test_sweep_std_band_without_extras_into_an_axes():
     assert ys.max() == pytest.approx(top.max())
 
 
+def test_sweep_is_duck_typed():
+    from types import SimpleNamespace
+
+    sweep = SimpleNamespace(sizes=[3, 1], accuracy=np.array([[0.9], [0.5]]))
+    (ax,) = plot_sweep(sweep).axes
+    np.testing.assert_allclose(line_by_gid(ax, "mean").get_ydata(), [50.0, 90.0])
+    assert [line.get_gid() for line in ax.lines] == ["mean", "runs"]
+
+
 def test_sweep_bad_arguments():
     with pytest.raises(InvalidParameterError, match="sweep"):
         plot_sweep({"sizes": [1]})
+    bad = SweepResult(sizes=(1, 2), seeds=(0,), accuracy=np.zeros((3, 1)))
+    with pytest.raises(InvalidParameterError, match="shape"):
+        plot_sweep(bad)
     with pytest.raises(InvalidParameterError, match="spread"):
         plot_sweep(_sweep(), spread="iqr")
 
@@ -226,7 +267,7 @@ def test_compare_lists_dicts_names_and_deeper_layers():
     axes = image_axes(fig)
     assert len(axes) == 2 * 4  # default: every unit when there are <= 10
     assert [axes[0].get_ylabel(), axes[4].get_ylabel()] == ["first", "second"]
-    np.testing.assert_allclose(data(axes[5]), input_space_images(b, 1)[1])
+    np.testing.assert_allclose(data(axes[5]), input_space_images(b, layer=1)[1])
     fig = plot_compare({"x": a, "y": b}, layer=1, space="own", colorbar=False)
     np.testing.assert_array_equal(
         data(image_axes(fig)[0]), a.layers[1].weight[0].reshape(2, 3)

@@ -4,12 +4,29 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from matplotlib.figure import Figure
-from tests.plotting.helpers import clim, colorbar_axes, data, image_axes, small_mlp
+from tests.plotting.helpers import (
+    bar_axes,
+    bars_of,
+    clim,
+    colorbar_axes,
+    data,
+    image_axes,
+    rgba,
+    small_mlp,
+    tick_labels,
+)
 from tests.strategies import mlps
 
-from mlpinspect import InvalidParameterError, Network
+from mlpinspect import InvalidParameterError, Network, preferred_input
 from mlpinspect.analysis import image_shape
-from mlpinspect.plotting import plot_output_weights, plot_weight_images
+from mlpinspect.plotting import (
+    NEGATIVE_COLOR,
+    POSITIVE_COLOR,
+    plot_output_weights,
+    plot_preferred_input,
+    plot_preferred_inputs,
+    plot_weight_images,
+)
 
 
 def test_tiles_show_the_weights_titled_by_index():
@@ -118,9 +135,11 @@ def test_draws_into_a_given_figure_and_subfigure():
     assert len(image_axes(fig)) == 6
     parent = Figure(layout="constrained")
     left, right = parent.subfigures(1, 2)
-    assert plot_weight_images(mlp, fig=left) is left
-    assert plot_output_weights(mlp, fig=right) is right
+    # A subfigure's plot returns the root figure holding it.
+    assert plot_weight_images(mlp, fig=left) is parent
+    assert plot_output_weights(mlp, fig=right) is parent
     assert len(image_axes(parent)) == 6 + 3
+    assert all(ax.get_figure(root=False) is left for ax in image_axes(parent)[:6])
 
 
 def test_draws_into_a_pyplot_figure_without_opening_another():
@@ -136,7 +155,7 @@ def test_draws_into_a_pyplot_figure_without_opening_another():
 
 
 def test_accepts_any_adaptable_model():
-    net = Network([16, 3, 2], seed=0)
+    net = Network([16, 3, 2], seed=0, input_shape=(4, 4))
     fig = plot_weight_images(net)
     np.testing.assert_array_equal(
         data(image_axes(fig)[1]), net.weights[0][1].reshape(4, 4)
@@ -184,11 +203,11 @@ def test_any_output_layer_tiles_equal_the_weights(mlp):
         np.testing.assert_array_equal(data(ax), W[unit].reshape(h, w))
 
 
-def test_plot_preferred_inputs_shows_each_units_image_and_value():
+def test_plot_preferred_input_shows_each_units_image_and_value():
     import numpy as np
 
     from mlpinspect import MLP, Dense, preferred_input
-    from mlpinspect.plotting import plot_preferred_inputs
+    from mlpinspect.plotting import plot_preferred_input
 
     rng = np.random.default_rng(1)
     mlp = MLP(
@@ -199,7 +218,7 @@ def test_plot_preferred_inputs_shows_each_units_image_and_value():
         input_shape=(3, 4),
     )
     many = preferred_input(mlp, [2, 0], n_steps=15)
-    fig = plot_preferred_inputs(many, shared_scale=True)
+    fig = plot_preferred_input(many, shared_scale=True)
     tiles = [ax for ax in fig.axes if ax.images]
     assert [ax.get_title().splitlines()[0] for ax in tiles] == ["unit 2", "unit 0"]
     for ax, image, value in zip(tiles, many.image, many.activation):
@@ -208,14 +227,118 @@ def test_plot_preferred_inputs_shows_each_units_image_and_value():
         low, high = ax.images[0].get_clim()
         assert low == -high
     one = preferred_input(mlp, 1, n_steps=5)
-    assert len([ax for ax in plot_preferred_inputs(one).axes if ax.images]) == 1
+    assert len([ax for ax in plot_preferred_input(one).axes if ax.images]) == 1
 
 
-def test_plot_preferred_inputs_rejects_other_results():
-    import pytest
-
-    from mlpinspect import InvalidParameterError
-    from mlpinspect.plotting import plot_preferred_inputs
-
+def test_plot_preferred_input_rejects_other_results():
     with pytest.raises(InvalidParameterError, match="PreferredInput"):
-        plot_preferred_inputs({"image": [0.0]})
+        plot_preferred_input({"image": [0.0]})
+
+
+def test_plot_preferred_inputs_is_a_deprecated_alias():
+    mlp = small_mlp(sizes=(20, 4, 3), input_shape=(4, 5))
+    result = preferred_input(mlp, [0, 2], n_steps=5)
+    with pytest.warns(DeprecationWarning, match="plot_preferred_input"):
+        old = plot_preferred_inputs(result, shared_scale=True)
+    new = plot_preferred_input(result, shared_scale=True)
+    assert isinstance(old, Figure)
+    for a, b in zip(image_axes(old), image_axes(new), strict=True):
+        np.testing.assert_array_equal(data(a), data(b))
+        assert a.get_title() == b.get_title()
+
+
+# -- tabular models: ranked bars labelled with the feature names ----------------------
+
+FEATURES = [f"feature {c}" for c in "abcdefghijklmnopqrst"]
+
+
+def _tabular(**kwargs):
+    mlp = small_mlp(input_shape=None, **kwargs)
+    return mlp.replace(feature_names=FEATURES[: mlp.n_inputs])
+
+
+def _check_bars(ax, values, names, top):
+    """``ax`` shows the ``top`` largest |values|, largest first, as bars whose
+    widths are exactly the values, labelled with their names, blue positive and
+    red negative."""
+    order = np.argsort(-np.abs(values), kind="stable")[:top]
+    bars = bars_of(ax)
+    assert [b.get_gid() for b in bars] == [f"feature {i}" for i in order]
+    np.testing.assert_array_equal([b.get_width() for b in bars], values[order])
+    assert all(b.get_x() == 0.0 for b in bars)
+    assert tick_labels(ax) == [names[i] for i in order]
+    for bar, value in zip(bars, values[order]):
+        expected = POSITIVE_COLOR if value >= 0 else NEGATIVE_COLOR
+        assert tuple(bar.get_facecolor()) == rgba(expected)
+
+
+def test_tabular_first_layer_is_one_bar_chart_per_unit():
+    mlp = _tabular(sizes=(20, 5, 3))
+    W = mlp.layers[0].weight
+    fig = plot_weight_images(mlp)
+    assert image_axes(fig) == []
+    axes = bar_axes(fig)
+    assert [ax.get_title() for ax in axes] == [str(u) for u in range(5)]
+    for unit, ax in enumerate(axes):
+        _check_bars(ax, W[unit], FEATURES, top=10)
+    # shared scale: one symmetric x range for every chart
+    assert len({ax.get_xlim() for ax in axes}) == 1
+    lo, hi = axes[0].get_xlim()
+    assert lo == -hi and hi >= np.abs(W).max()
+    assert "largest 10 of 20" in axes[0].get_xlabel()
+    assert "one scale for all panels" in fig.get_suptitle()
+
+
+def test_tabular_top_per_tile_scale_and_default_names():
+    mlp = small_mlp(sizes=(6, 4, 3), input_shape=None)
+    W = mlp.layers[0].weight
+    fig = plot_weight_images(mlp, units=[3, 1], top=4, shared_scale=False)
+    names = [f"x{i}" for i in range(6)]
+    for unit, ax in zip([3, 1], bar_axes(fig), strict=True):
+        _check_bars(ax, W[unit], names, top=4)
+        lo, hi = ax.get_xlim()
+        assert lo == -hi and hi == pytest.approx(1.05 * np.abs(W[unit]).max())
+
+
+def test_tabular_deeper_layer_in_input_space_is_bars_own_space_images():
+    mlp = _tabular(sizes=(20, 6, 4, 3))
+    effective = mlp.layers[1].weight @ mlp.layers[0].weight
+    fig = plot_weight_images(mlp, layer=1)
+    for unit, ax in enumerate(bar_axes(fig)):
+        _check_bars(ax, effective[unit], FEATURES, top=10)
+    own = plot_weight_images(mlp, layer=1, space="own")
+    assert len(image_axes(own)) == 4 and bar_axes(own) == []
+
+
+def test_tabular_shape_asks_for_images():
+    mlp = _tabular(sizes=(20, 5, 3))
+    fig = plot_weight_images(mlp, shape=(4, 5))
+    assert len(image_axes(fig)) == 5 and bar_axes(fig) == []
+
+
+def test_the_input_shape_alone_chooses_images_or_bars():
+    mlp = _tabular(sizes=(20, 3, 2))
+    assert len(bar_axes(plot_weight_images(mlp))) == 3
+    image_model = mlp.replace(input_shape=(4, 5))
+    assert bar_axes(plot_weight_images(image_model)) == []
+    assert len(image_axes(plot_weight_images(image_model))) == 3
+
+
+def test_one_layer_tabular_output_weights_are_bars():
+    mlp = _tabular(sizes=(20, 3), activations=("softmax",))
+    mlp = mlp.replace(class_names=["a", "b", "c"])
+    fig = plot_output_weights(mlp)
+    axes = bar_axes(fig)
+    assert [ax.get_title() for ax in axes] == ["a", "b", "c"]
+    for unit, ax in enumerate(axes):
+        _check_bars(ax, mlp.layers[0].weight[unit], FEATURES, top=10)
+
+
+def test_tabular_preferred_input_is_bars():
+    mlp = small_mlp(sizes=(6, 4, 3), input_shape=None)
+    result = preferred_input(mlp, [1, 2], n_steps=5)
+    fig = plot_preferred_input(result)
+    axes = bar_axes(fig)
+    assert [ax.get_title().splitlines()[0] for ax in axes] == ["unit 1", "unit 2"]
+    for ax, image in zip(axes, result.image, strict=True):
+        _check_bars(ax, image, [f"x{i}" for i in range(6)], top=10)

@@ -10,19 +10,19 @@ from __future__ import annotations
 
 import math
 import textwrap
+import warnings
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .._validation import check_array, check_int
-from ..analysis._batches import resolve_units
+from .._validation import check_array, check_int, resolve_units
 from ..analysis.images import image_shape
 from ..errors import InvalidParameterError
 from ..mlp import MLP
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
-    from matplotlib.figure import FigureBase
+    from matplotlib.figure import Figure, FigureBase
 
 __all__ = [
     "check_ax",
@@ -31,7 +31,10 @@ __all__ = [
     "input_image",
     "prepare_figure",
     "resolve_unit_list",
+    "root_figure",
+    "single_axes",
     "tile_axes",
+    "warn_renamed",
 ]
 
 TILE_INCHES = 1.05
@@ -76,6 +79,40 @@ def prepare_figure(fig: Any, figsize: tuple[float, float]) -> FigureBase:
     if isinstance(fig, Figure) and fig.get_layout_engine() is None and not fig.axes:
         fig.set_layout_engine("constrained")
     return fig
+
+
+def root_figure(artist: Any) -> Figure:
+    """The top-level :class:`~matplotlib.figure.Figure` that ``artist`` (an
+    Axes, a SubFigure or a Figure) is drawn on: what every plot returns."""
+    try:
+        return artist.get_figure(root=True)
+    except TypeError:  # matplotlib < 3.10: no `root`; walk up the parents
+        fig = artist
+        while getattr(fig, "figure", fig) is not fig:
+            fig = fig.figure
+        return fig
+
+
+def single_axes(
+    ax: Any, fig: Any, figsize: tuple[float, float], *, allow_fig: bool = True
+) -> Axes:
+    """The one Axes a single-panel plot draws into: ``ax`` when given, else a
+    new Axes filling ``fig`` (a new figure of ``figsize`` when None)."""
+    if ax is not None:
+        if fig is not None:
+            raise InvalidParameterError("pass either `ax=` or `fig=`, not both")
+        return check_ax(ax)
+    return prepare_figure(fig, figsize).subplots()
+
+
+def warn_renamed(old: str, new: str) -> None:
+    """Warn that ``old`` is a deprecated alias of ``new`` (for the caller's caller)."""
+    warnings.warn(
+        f"mlpinspect.plotting.{old} is deprecated and will be removed in 0.3; use "
+        f"mlpinspect.plotting.{new} (same figure, keyword-only options)",
+        DeprecationWarning,
+        stacklevel=3,
+    )
 
 
 def figure_width(fig: FigureBase) -> float:

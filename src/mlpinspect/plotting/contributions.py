@@ -7,8 +7,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .._validation import check_choice, check_int
-from ..analysis.decomposition import ClassContributions, Decomposition
+from ..analysis.decomposition import ClassContributions, Decomposition, decompose
 from ..errors import InvalidParameterError
+from ._bars import feature_labels, is_tabular
 from ._colors import (
     INPUT_CMAP,
     NEGATIVE_COLOR,
@@ -19,13 +20,22 @@ from ._colors import (
     show_signed,
     symmetric_limit,
 )
-from ._grid import check_ax, check_bool, image_hw, input_image, prepare_figure
+from ._grid import (
+    check_ax,
+    check_bool,
+    image_hw,
+    input_image,
+    prepare_figure,
+    root_figure,
+    single_axes,
+    warn_renamed,
+)
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
-    from matplotlib.figure import FigureBase
+    from matplotlib.figure import Figure, FigureBase
 
-__all__ = ["plot_class_contributions", "plot_contributions"]
+__all__ = ["plot_class_contributions", "plot_contributions", "plot_decomposition"]
 
 DEFAULT_TOP = 15
 """Sources shown one by one when there are more than :data:`MAX_ALL` of them."""
@@ -77,10 +87,23 @@ def _source_labels(dec: Decomposition, sources: np.ndarray) -> list[str]:
     if dec.layer > 0:
         return [f"unit {s}" for s in sources]
     n = dec.contributions.shape[-1]
+    if is_tabular(dec.input_shape):
+        names = feature_labels(n, dec.source_names)
+        return [names[s] for s in sources]
     h, w = image_hw(dec.input_shape, n)
     if h > 1:
         return [f"pixel ({s // w}, {s % w})" for s in sources]
     return [f"input {s}" for s in sources]
+
+
+def _source_noun(dec: Decomposition) -> str:
+    """What the sources are called, in the plural."""
+    if dec.layer > 0:
+        return "units"
+    if is_tabular(dec.input_shape):
+        return "features"
+    n = dec.contributions.shape[-1]
+    return "pixels" if image_hw(dec.input_shape, n)[0] > 1 else "inputs"
 
 
 def _waterfall_steps(
@@ -98,10 +121,7 @@ def _waterfall_steps(
     gids = ["bias", *(f"source {s}" for s in shown)]
     rest = order[top:]
     if rest.size:
-        noun = "units" if dec.layer > 0 else "inputs"
-        if dec.layer == 0 and image_hw(dec.input_shape, n)[0] > 1:
-            noun = "pixels"
-        labels.append(f"{rest.size} other {noun}")
+        labels.append(f"{rest.size} other {_source_noun(dec)}")
         steps.append(float(values[rest].sum()))
         gids.append("other")
     return labels, np.asarray(steps), gids
@@ -177,17 +197,41 @@ def _draw_waterfall(
     )
 
 
-def plot_contributions(
-    decomposition: Decomposition,
+def _decomposition_of(
+    subject: Any, x: Any, unit: Any, layer: Any
+) -> tuple[Decomposition, Any, bool]:
+    """The decomposition to draw, the unit to find in it, and whether ``x`` is
+    an input to draw beside the chart (not the data just decomposed)."""
+    if isinstance(subject, Decomposition):
+        if layer is not None:
+            raise InvalidParameterError(
+                "`layer` is for a model; a Decomposition already has its layer "
+                f"({subject.layer})"
+            )
+        return subject, unit, x is not None
+    if x is None:
+        raise InvalidParameterError(
+            "`decomposition` must be a Decomposition (from mlpinspect.decompose), "
+            f"or a model with its inputs as `x`; got {type(subject).__name__} "
+            "without `x`"
+        )
+    units = None if unit is None else [unit]
+    dec = decompose(subject, x, layer=-1 if layer is None else layer, units=units)
+    return dec, None if unit is None else int(dec.units[0]), False
+
+
+def plot_decomposition(
+    decomposition: Decomposition | Any,
+    *,
+    x: Any = None,
     sample: int = 0,
     unit: int | str | None = None,
-    *,
+    layer: int | None = None,
     top: int | None = None,
-    x: Any = None,
     show_input: bool = True,
     ax: Axes | None = None,
     fig: FigureBase | None = None,
-) -> FigureBase | Axes:
+) -> Figure:
     """Draw how one input's contributions add up to a unit's pre-activation.
 
     A waterfall: starting from zero, the unit's bias, then each source's
@@ -195,101 +239,99 @@ def plot_contributions(
     subtracts), then, if ``top`` cuts the list, the sum of the remaining
     sources; the last bar is the unit's pre-activation ``z`` as the model
     computed it, where the steps end (to float rounding: the decomposition
-    is exact). Beside it, the input image: given as ``x``, or taken from the
-    decomposition of the first layer (whose sources are the input), which
-    also shows the per-pixel contributions as an image.
+    is exact). For an image model the input is drawn beside it, and for the
+    first layer (whose sources are the pixels) the contribution of each
+    pixel as an image. For a tabular model (a 1-D input shape) the sources of
+    the first layer are the features, each bar labelled with its name (the
+    decomposition's ``source_names``, else ``"x0"``, ``"x1"``, ...), and no
+    image is drawn.
 
     Parameters
     ----------
-    decomposition : Decomposition
-        From :func:`mlpinspect.analysis.decompose`.
+    decomposition : Decomposition, or a model
+        From :func:`mlpinspect.decompose`; or a model (anything
+        :func:`mlpinspect.adapt` accepts) to decompose on ``x``.
+    x : array_like, optional
+        For a model: the input(s) to decompose, shape ``(n_inputs,)``,
+        ``(n, n_inputs)`` or ``(n, *input_shape)`` (required). For a
+        Decomposition: the input to draw beside the chart instead of the one
+        it holds (``decomposition.inputs[sample]``, the default).
     sample : int, default 0
         Which input (row) of the decomposition.
     unit : int or str, optional
         Which unit: its index in the layer (or class name); required when
         the decomposition holds several units.
+    layer : int, optional
+        For a model: the layer to decompose (default -1, the output layer).
     top : int, optional
         How many sources get their own bar; the rest are summed into one.
         Default: all of them up to 20 sources, else the 15 largest.
-    x : array_like, optional
-        The input, shape ``(n_inputs,)`` or the model's input shape, to draw
-        beside the chart (a decomposition of a later layer does not hold it).
     show_input : bool, default True
-        Draw the input panel(s) when the input is known.
+        Draw the input panel(s) of an image model.
     ax : matplotlib Axes, optional
-        Draw only the chart into this Axes (no input panels; ``x`` is then
-        an error).
+        Draw only the chart into this Axes (no input panels).
     fig : matplotlib Figure or SubFigure, optional
         Draw the chart and the input panels into this figure.
 
     Returns
     -------
-    matplotlib.figure.Figure or matplotlib.axes.Axes
-        ``ax`` when it was given, otherwise the figure (new, or ``fig``).
+    matplotlib.figure.Figure
+        The figure drawn on: new, or the root figure of ``fig`` or ``ax``.
 
     Raises
     ------
     InvalidParameterError
         For a ``sample`` or ``unit`` not in the decomposition, a bad ``top``,
-        an ``x`` of the wrong size, or ``x`` together with ``ax``.
+        an ``x`` of the wrong size, ``x`` to draw together with ``ax``, or a
+        model without ``x``.
 
     Examples
     --------
     >>> import numpy as np
     >>> from mlpinspect import MLP, Dense
     >>> from mlpinspect.analysis import decompose
-    >>> from mlpinspect.plotting import plot_contributions
+    >>> from mlpinspect.plotting import plot_decomposition
     >>> rng = np.random.default_rng(0)
     >>> mlp = MLP([Dense(rng.normal(size=(6, 16)), np.zeros(6), "sigmoid"),
     ...            Dense(rng.normal(size=(3, 6)), rng.normal(size=3), "softmax")],
     ...           input_shape=(4, 4))
     >>> X = rng.random((5, 16))
     >>> dec = decompose(mlp, X)
-    >>> fig = plot_contributions(dec, sample=2, unit=1, x=X[2])
+    >>> fig = plot_decomposition(dec, sample=2, unit=1)
     >>> chart = fig.axes[-1]
     >>> total = [p for p in chart.patches if p.get_gid() == "pre-activation"][0]
     >>> bool(total.get_width() == dec.pre_activation[2, 1])
     True
+
+    A tabular model's first layer, straight from the model:
+
+    >>> tabular = mlp.replace(input_shape=(16,),
+    ...                       feature_names=[f"f{i}" for i in range(16)])
+    >>> fig = plot_decomposition(tabular, x=X[2], layer=0, unit=3, top=2)
+    >>> [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    ['bias', 'f13', 'f0', '14 other features', '= pre-activation']
     """
-    if not isinstance(decomposition, Decomposition):
-        raise InvalidParameterError(
-            f"`decomposition` must be a Decomposition (from "
-            f"mlpinspect.analysis.decompose); got {type(decomposition).__name__}"
-        )
-    dec = decomposition
+    show_input = check_bool(show_input, "show_input")
+    if ax is not None and fig is not None:
+        raise InvalidParameterError("pass either `ax=` or `fig=`, not both")
+    dec, unit, x_to_draw = _decomposition_of(decomposition, x, unit, layer)
     n = dec.contributions.shape[0]
     sample = check_int(sample, "sample", minimum=0, maximum=n - 1)
     position = _unit_position(dec, unit)
     if top is not None:
         top = check_int(top, "top", minimum=1)
-    show_input = check_bool(show_input, "show_input")
     if ax is not None:
-        if x is not None:
+        if x_to_draw:
             raise InvalidParameterError(
                 "`x` is drawn beside the chart, which needs a figure: pass `fig=` "
                 "(or nothing) instead of `ax=`"
             )
-        if fig is not None:
-            raise InvalidParameterError("pass either `ax=` or `fig=`, not both")
         _draw_waterfall(check_ax(ax), dec, sample, position, top)
-        return ax
+        return root_figure(ax)
 
-    panels: list[tuple[str, np.ndarray]] = []
-    if x is not None:
-        image = input_image(x, dec.input_shape)
-        if show_input:
-            panels.append(("input", image))
-    elif dec.layer == 0 and show_input:
-        panels.append(
-            ("input", input_image(dec.source_activations[sample], dec.input_shape))
-        )
-    if dec.layer == 0 and show_input:
-        n_src = dec.contributions.shape[-1]
-        hw = image_hw(dec.input_shape, n_src)
-        panels.append(
-            ("contributions", dec.contributions[sample, position].reshape(hw))
-        )
-
+    panels = _input_panels(dec, sample, position, x if x_to_draw else None)
+    if not show_input:
+        panels = []
     n_steps = len(_waterfall_steps(dec, sample, position, top)[1]) + 1
     height = max(3.2, 0.24 * n_steps + 1.3)
     width = 6.5 + 2.6 * len(panels)
@@ -308,7 +350,74 @@ def plot_contributions(
             pax.set_title("contribution of each pixel", fontsize="medium")
             add_colorbar(fig, im, pax, "w × a", location="bottom", shrink=0.8)
     _draw_waterfall(axes[-1], dec, sample, position, top)
-    return fig
+    return root_figure(fig)
+
+
+def _input_panels(
+    dec: Decomposition, sample: int, position: int, x: Any
+) -> list[tuple[str, np.ndarray]]:
+    """The images beside the waterfall: the input, and for the first layer
+    each pixel's contribution; none for a tabular model (the bars are
+    labelled with the features instead)."""
+    if x is not None:
+        image = input_image(x, dec.input_shape)  # checked even if not drawn
+        if is_tabular(dec.input_shape):
+            return []
+        panels = [("input", image)]
+    elif is_tabular(dec.input_shape):
+        return []
+    elif dec.inputs is not None:
+        panels = [("input", input_image(dec.inputs[sample], dec.input_shape))]
+    elif dec.layer == 0:
+        own = dec.source_activations[sample]
+        panels = [("input", input_image(own, dec.input_shape))]
+    else:
+        panels = []
+    if dec.layer == 0:
+        hw = image_hw(dec.input_shape, dec.contributions.shape[-1])
+        panels.append(
+            ("contributions", dec.contributions[sample, position].reshape(hw))
+        )
+    return panels
+
+
+def plot_contributions(
+    decomposition: Decomposition,
+    sample: int = 0,
+    unit: int | str | None = None,
+    **kwargs: Any,
+) -> Figure:
+    """Deprecated alias of :func:`plot_decomposition` (removed in 0.3).
+
+    ``plot_contributions(dec, sample, unit, ...)`` is
+    ``plot_decomposition(dec, sample=sample, unit=unit, ...)``.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        What :func:`plot_decomposition` returns; a :class:`DeprecationWarning` is
+        emitted first.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> import numpy as np
+    >>> from mlpinspect import MLP, Dense, decompose
+    >>> from mlpinspect.plotting import plot_contributions
+    >>> mlp = MLP([Dense(np.eye(4), np.zeros(4), "identity")], input_shape=(2, 2))
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     fig = plot_contributions(decompose(mlp, np.ones((1, 4))), 0, 1)
+    >>> caught[0].category.__name__
+    'DeprecationWarning'
+    """
+    warn_renamed("plot_contributions", "plot_decomposition")
+    if not isinstance(decomposition, Decomposition):
+        raise InvalidParameterError(
+            f"`decomposition` must be a Decomposition (from "
+            f"mlpinspect.analysis.decompose); got {type(decomposition).__name__}"
+        )
+    return plot_decomposition(decomposition, sample=sample, unit=unit, **kwargs)
 
 
 # -- classes x sources ---------------------------------------------------------------
@@ -320,7 +429,8 @@ def plot_class_contributions(
     annotate: str | None = None,
     colorbar: bool = True,
     ax: Axes | None = None,
-) -> FigureBase | Axes:
+    fig: FigureBase | None = None,
+) -> Figure:
     """Draw the mean contribution of every source unit to every class.
 
     A heat map, one row per class and one column per source unit (e.g. the
@@ -343,16 +453,18 @@ def plot_class_contributions(
         Draw a colour bar.
     ax : matplotlib Axes, optional
         Draw into this Axes instead of a new figure.
+    fig : matplotlib Figure or SubFigure, optional
+        Draw into this figure instead of a new one.
 
     Returns
     -------
-    matplotlib.figure.Figure or matplotlib.axes.Axes
-        ``ax`` when it was given, otherwise a new figure.
+    matplotlib.figure.Figure
+        The figure drawn on: new, or the root figure of ``fig`` or ``ax``.
 
     Raises
     ------
     InvalidParameterError
-        For a bad ``annotate`` or ``ax``.
+        For a bad ``annotate``, ``ax`` or ``fig``, or both ``ax`` and ``fig``.
 
     Examples
     --------
@@ -381,20 +493,22 @@ def plot_class_contributions(
     colorbar = check_bool(colorbar, "colorbar")
     table = np.asarray(cc.mean_contribution, dtype=np.float64)
     n_classes, n_sources = table.shape
-    given = ax is not None
-    if given:
-        check_ax(ax)
-        fig = ax.figure
-    else:
-        fig = prepare_figure(
-            None, (max(5.0, 0.32 * n_sources + 2.4), max(3.0, 0.32 * n_classes + 1.9))
-        )
-        ax = fig.subplots()
+    size = (max(5.0, 0.32 * n_sources + 2.4), max(3.0, 0.32 * n_classes + 1.9))
+    ax = single_axes(ax, fig, size)
     limit = symmetric_limit(table)
     im = show_signed(ax, table, limit, aspect="auto")
-    ax.set_yticks(np.arange(n_classes), list(cc.class_names), fontsize="small")
+    ax.set_yticks(
+        np.arange(n_classes), [str(c) for c in cc.class_names], fontsize="small"
+    )
     if n_sources <= 60:
-        ax.set_xticks(np.arange(n_sources), [str(k) for k in range(n_sources)])
+        # Duck-typed: a table of the first layer may carry the feature names.
+        names = getattr(cc, "source_names", None)
+        labels = feature_labels(n_sources, names) if names is not None else None
+        ax.set_xticks(
+            np.arange(n_sources),
+            labels or [str(k) for k in range(n_sources)],
+            rotation=90 if labels else 0,
+        )
         ax.tick_params(axis="x", labelsize="x-small")
     source = "input" if cc.layer == 0 else f"unit of layer {cc.layer - 1}"
     ax.set_xlabel(f"source ({source})")
@@ -408,8 +522,8 @@ def plot_class_contributions(
             title += "\n+ always positive, − always negative, ± either, · unused"
     ax.set_title(title, fontsize="medium")
     if colorbar:
-        add_colorbar(fig, im, ax, "mean contribution")
-    return ax if given else fig
+        add_colorbar(ax.figure, im, ax, "mean contribution")
+    return root_figure(ax)
 
 
 def _annotate_cells(

@@ -12,8 +12,6 @@ from .._validation import check_choice
 from ..adapters import adapt
 from ..analysis.images import input_space_images, weight_images
 from ..errors import InvalidParameterError
-from ..experiments import Comparison, SweepResult
-from ..network import History
 from ._colors import (
     LINE_COLORS,
     NEUTRAL_COLOR,
@@ -29,12 +27,14 @@ from ._grid import (
     check_bool,
     prepare_figure,
     resolve_unit_list,
+    root_figure,
     set_title,
+    single_axes,
 )
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
-    from matplotlib.figure import FigureBase
+    from matplotlib.figure import Figure, FigureBase
 
 __all__ = ["plot_compare", "plot_sweep", "plot_training"]
 
@@ -42,15 +42,28 @@ __all__ = ["plot_compare", "plot_sweep", "plot_training"]
 # -- training curves ---------------------------------------------------------------
 
 
-def _histories(history: Any) -> list[tuple[str | None, History]]:
-    """``(name, History)`` pairs from a History, Network, Comparison or mapping."""
-    if isinstance(history, History):
+_HISTORY_FIELDS = ("epoch", "cost", "train_accuracy")
+"""What a training history must have; ``validation_cost`` and
+``validation_accuracy`` (the held-out data's) are optional."""
+
+
+def _is_history(value: Any) -> bool:
+    """Whether ``value`` reads like a History (duck-typed, so plotting needs
+    not import the trainer)."""
+    return all(hasattr(value, name) for name in _HISTORY_FIELDS)
+
+
+def _histories(history: Any) -> list[tuple[str | None, Any]]:
+    """``(name, history)`` pairs from a History, Network, Comparison or mapping."""
+    if _is_history(history):
         items: list[tuple[str | None, Any]] = [(None, history)]
-    elif isinstance(history, Comparison):
-        items = [(name, history.histories[name]) for name in history.names]
+    elif isinstance(getattr(history, "histories", None), Mapping) and hasattr(
+        history, "names"
+    ):  # a Comparison
+        items = [(str(name), history.histories[name]) for name in history.names]
     elif isinstance(history, Mapping):
         items = [(str(k), v) for k, v in history.items()]
-    elif hasattr(history, "history") and hasattr(history, "fit"):
+    elif hasattr(history, "history") and hasattr(history, "fit"):  # a Network
         if history.history is None:
             raise InvalidParameterError(
                 "`history` is a network that has not been trained (its `history` "
@@ -65,12 +78,12 @@ def _histories(history: Any) -> list[tuple[str | None, History]]:
     if not items:
         raise InvalidParameterError("`history` must hold at least one History")
     for name, value in items:
-        if not isinstance(value, History):
+        if not _is_history(value):
             raise InvalidParameterError(
-                f"`history` entry {name!r} must be a History; got "
-                f"{type(value).__name__}"
+                f"`history` entry {name!r} must be a History (with "
+                f"{', '.join(_HISTORY_FIELDS)}); got {type(value).__name__}"
             )
-        if len(value) == 0:
+        if len(value.epoch) == 0:
             raise InvalidParameterError(
                 f"`history` {'entry ' + repr(name) + ' ' if name else ''}has no "
                 f"epochs to draw"
@@ -82,8 +95,16 @@ def _percent(values: Sequence[float]) -> np.ndarray:
     return 100.0 * np.asarray(values, dtype=np.float64)
 
 
+def _held_out(h: Any, field: str, n_epochs: int) -> Sequence[float] | None:
+    """The held-out curve ``field`` of ``h`` when it has one value per epoch."""
+    values = getattr(h, field, None)
+    if values is None or len(values) != n_epochs:
+        return None
+    return values
+
+
 def _draw_curves(
-    cost_ax: Axes, acc_ax: Axes, items: list[tuple[str | None, History]]
+    cost_ax: Axes, acc_ax: Axes, items: list[tuple[str | None, Any]], held_out: str
 ) -> None:
     single = len(items) == 1
     for i, (name, h) in enumerate(items):
@@ -106,25 +127,27 @@ def _draw_curves(
             label=f"{prefix}training",
             gid=f"train accuracy {i}",
         )
-        if len(h.validation_cost) == len(epochs):
+        cost = _held_out(h, "validation_cost", len(epochs))
+        if cost is not None:
             cost_ax.plot(
                 epochs,
-                h.validation_cost,
+                cost,
                 color=color,
                 linestyle="--",
                 marker=".",
-                label=f"{prefix}validation",
-                gid=f"validation cost {i}",
+                label=f"{prefix}{held_out}",
+                gid=f"held-out cost {i}",
             )
-        if len(h.validation_accuracy) == len(epochs):
+        accuracy = _held_out(h, "validation_accuracy", len(epochs))
+        if accuracy is not None:
             acc_ax.plot(
                 epochs,
-                _percent(h.validation_accuracy),
+                _percent(accuracy),
                 color=color,
                 linestyle="--",
                 marker=".",
-                label=f"{prefix}validation",
-                gid=f"validation accuracy {i}",
+                label=f"{prefix}{held_out}",
+                gid=f"held-out accuracy {i}",
             )
 
 
@@ -137,13 +160,15 @@ def _integer_epochs(ax: Axes) -> None:
 def plot_training(
     history: Any,
     *,
+    held_out_label: str = "held-out",
     ax: Axes | Sequence[Axes] | None = None,
     fig: FigureBase | None = None,
-) -> FigureBase | Axes | Sequence[Axes]:
-    """Draw cost and accuracy per epoch, for training and validation data.
+) -> Figure:
+    """Draw cost and accuracy per epoch, for the training and held-out data.
 
     Two panels: the cost (left) and the accuracy in percent (right),
-    training solid, validation dashed. Several histories (a
+    training solid, held-out data (the ``validation_data`` given to
+    :meth:`~mlpinspect.Network.fit`) dashed. Several histories (a
     :class:`~mlpinspect.experiments.Comparison` or a dict) get one colour
     each.
 
@@ -151,7 +176,13 @@ def plot_training(
     ----------
     history : History, Network, Comparison or dict of str to History
         What :meth:`mlpinspect.Network.fit` returned (or a trained network,
-        whose ``history`` is used), or several named histories.
+        whose ``history`` is used), or several named histories. Any object
+        with ``epoch``, ``cost`` and ``train_accuracy`` lists (and optionally
+        ``validation_cost`` and ``validation_accuracy``) will do.
+    held_out_label : str, default "held-out"
+        What the held-out data are called in the legend and title: say
+        ``"test"`` when they are the test set, ``"validation"`` when they are
+        a validation split.
     ax : matplotlib Axes or a pair of Axes, optional
         Two Axes ``(cost_ax, accuracy_ax)`` to draw the two panels into; or
         one Axes, which then shows the accuracy with the cost on a second
@@ -161,13 +192,14 @@ def plot_training(
 
     Returns
     -------
-    matplotlib.figure.Figure, or what was given as ``ax``
-        ``ax`` when it was given, otherwise the figure.
+    matplotlib.figure.Figure
+        The figure drawn on: new, or the root figure of ``fig`` or ``ax``.
 
     Raises
     ------
     InvalidParameterError
-        For a history without epochs, an untrained network, or a bad ``ax``.
+        For a history without epochs, an untrained network, a bad
+        ``held_out_label`` or ``ax``, or both ``ax`` and ``fig``.
 
     Examples
     --------
@@ -179,11 +211,18 @@ def plot_training(
     >>> net = Network([4, 3, 2], seed=0)
     >>> history = net.fit(X, y, epochs=3, learning_rate=1.0, progress=False,
     ...                   validation_data=(X, y))
-    >>> fig = plot_training(history)
+    >>> fig = plot_training(history, held_out_label="test")
     >>> [ax.get_ylabel() for ax in fig.axes]
     ['cost', 'accuracy (%)']
+    >>> [line.get_label() for line in fig.axes[1].lines]
+    ['training', 'test']
     """
     items = _histories(history)
+    if not isinstance(held_out_label, str) or not held_out_label:
+        raise InvalidParameterError(
+            f"`held_out_label` must be a non-empty string such as 'test'; got "
+            f"{held_out_label!r}"
+        )
     if ax is not None:
         if fig is not None:
             raise InvalidParameterError("pass either `ax=` or `fig=`, not both")
@@ -193,30 +232,31 @@ def plot_training(
                     f"`ax` must be one Axes or two (cost, accuracy); got {len(ax)}"
                 )
             cost_ax, acc_ax = check_ax(ax[0], "ax[0]"), check_ax(ax[1], "ax[1]")
-            _draw_curves(cost_ax, acc_ax, items)
-            _decorate(cost_ax, acc_ax, items)
+            _draw_curves(cost_ax, acc_ax, items, held_out_label)
+            _decorate(cost_ax, acc_ax, items, held_out_label)
         else:
             acc_ax = check_ax(ax)
             cost_ax = acc_ax.twinx()
-            _draw_curves(cost_ax, acc_ax, items)
+            _draw_curves(cost_ax, acc_ax, items, held_out_label)
             for line in cost_ax.lines:
                 line.set_linestyle(":")
                 line.set_alpha(0.8)
-            _decorate(cost_ax, acc_ax, items, twin=True)
-        return ax
+            _decorate(cost_ax, acc_ax, items, held_out_label, twin=True)
+        return root_figure(acc_ax)
     height = 3.6 if len(items) == 1 else 3.6 + 0.25 * len(items)
     fig = prepare_figure(fig, (9.0, height))
     cost_ax, acc_ax = fig.subplots(1, 2)
-    _draw_curves(cost_ax, acc_ax, items)
-    _decorate(cost_ax, acc_ax, items, legend_below=True)
-    set_title(fig, _training_title(items))
-    return fig
+    _draw_curves(cost_ax, acc_ax, items, held_out_label)
+    _decorate(cost_ax, acc_ax, items, held_out_label, legend_below=True)
+    set_title(fig, _training_title(items, held_out_label))
+    return root_figure(fig)
 
 
 def _decorate(
     cost_ax: Axes,
     acc_ax: Axes,
     items: list,
+    held_out: str,
     *,
     twin: bool = False,
     legend_below: bool = False,
@@ -228,7 +268,7 @@ def _decorate(
         _integer_epochs(a)
         a.grid(color="0.9", linewidth=0.6)
     if twin:
-        acc_ax.set_title(_training_title(items), fontsize="medium")
+        acc_ax.set_title(_training_title(items, held_out), fontsize="medium")
     else:
         cost_ax.set_title("cost", fontsize="medium")
         acc_ax.set_title("accuracy", fontsize="medium")
@@ -242,29 +282,51 @@ def _decorate(
         )
 
 
-def _training_title(items: list[tuple[str | None, History]]) -> str:
+def _training_title(items: list[tuple[str | None, Any]], held_out: str) -> str:
     if len(items) > 1:
         return (
-            f"Training of {len(items)} networks (solid: training, dashed: validation)"
+            f"Training of {len(items)} networks (solid: training, dashed: {held_out})"
         )
     h = items[0][1]
-    if h.validation_accuracy:
-        last = 100.0 * h.validation_accuracy[-1]
-        return f"Training: {len(h)} epochs, final validation accuracy {last:.2f}%"
-    return f"Training: {len(h)} epochs"
+    accuracy = _held_out(h, "validation_accuracy", len(h.epoch))
+    if accuracy:
+        last = 100.0 * accuracy[-1]
+        return f"Training: {len(h.epoch)} epochs, final {held_out} accuracy {last:.2f}%"
+    return f"Training: {len(h.epoch)} epochs"
 
 
 # -- the sweep -------------------------------------------------------------------------
 
 
+def _sweep_arrays(sweep: Any) -> tuple[np.ndarray, np.ndarray, dict]:
+    """``(sizes, accuracy (sizes, seeds), reference)`` of a SweepResult, read
+    by duck typing (plotting does not import the experiments)."""
+    try:
+        sizes = np.asarray(sweep.sizes, dtype=np.float64)
+        accuracy = np.asarray(sweep.accuracy, dtype=np.float64)
+    except (AttributeError, TypeError, ValueError):
+        raise InvalidParameterError(
+            f"`sweep` must be a SweepResult (from mlpinspect.experiments."
+            f"hidden_size_sweep), with `sizes` and `accuracy`; got "
+            f"{type(sweep).__name__}"
+        ) from None
+    if sizes.ndim != 1 or accuracy.ndim != 2 or accuracy.shape[0] != sizes.size:
+        raise InvalidParameterError(
+            f"`sweep.accuracy` must have shape (sizes, seeds) = ({sizes.size}, ...); "
+            f"got shape {accuracy.shape}"
+        )
+    return sizes, accuracy, dict(getattr(sweep, "reference", None) or {})
+
+
 def plot_sweep(
-    sweep: SweepResult,
+    sweep: Any,
     *,
     spread: str = "range",
     show_runs: bool = True,
     reference: bool = True,
     ax: Axes | None = None,
-) -> FigureBase | Axes:
+    fig: FigureBase | None = None,
+) -> Figure:
     """Draw test accuracy against the number of hidden units.
 
     The mean over seeds as a line, the spread over seeds as a band (the
@@ -275,7 +337,9 @@ def plot_sweep(
     Parameters
     ----------
     sweep : SweepResult
-        From :func:`mlpinspect.experiments.hidden_size_sweep`.
+        From :func:`mlpinspect.experiments.hidden_size_sweep` (or any object
+        with ``sizes``, ``accuracy`` of shape (sizes, seeds) and optionally
+        ``reference``, a dict size -> accuracy).
     spread : {"range", "std"}, default "range"
         The band: min to max over seeds, or mean ± one standard deviation.
     show_runs : bool, default True
@@ -284,16 +348,18 @@ def plot_sweep(
         Draw the reference accuracies.
     ax : matplotlib Axes, optional
         Draw into this Axes instead of a new figure.
+    fig : matplotlib Figure or SubFigure, optional
+        Draw into this figure instead of a new one.
 
     Returns
     -------
-    matplotlib.figure.Figure or matplotlib.axes.Axes
-        ``ax`` when it was given, otherwise a new figure.
+    matplotlib.figure.Figure
+        The figure drawn on: new, or the root figure of ``fig`` or ``ax``.
 
     Raises
     ------
     InvalidParameterError
-        For a bad ``sweep``, ``spread`` or ``ax``.
+        For a bad ``sweep``, ``spread``, ``ax`` or ``fig``.
 
     Examples
     --------
@@ -307,24 +373,15 @@ def plot_sweep(
     >>> [line.get_gid() for line in fig.axes[0].lines][:2]
     ['mean', 'runs']
     """
-    if not isinstance(sweep, SweepResult):
-        raise InvalidParameterError(
-            f"`sweep` must be a SweepResult (from mlpinspect.experiments."
-            f"hidden_size_sweep); got {type(sweep).__name__}"
-        )
+    sizes, accuracy, ref = _sweep_arrays(sweep)
     spread = check_choice(spread, "spread", ("range", "std"))
     show_runs = check_bool(show_runs, "show_runs")
     reference = check_bool(reference, "reference")
-    given = ax is not None
-    if given:
-        check_ax(ax)
-    else:
-        fig = prepare_figure(None, (6.4, 4.2))
-        ax = fig.subplots()
+    ax = single_axes(ax, fig, (6.4, 4.2))
 
-    order = np.argsort(sweep.sizes, kind="stable")
-    sizes = np.asarray(sweep.sizes, dtype=np.float64)[order]
-    accuracy = 100.0 * np.asarray(sweep.accuracy, dtype=np.float64)[order]
+    order = np.argsort(sizes, kind="stable")
+    sizes = sizes[order]
+    accuracy = 100.0 * accuracy[order]
     mean = accuracy.mean(axis=1)
     if spread == "range":
         low, high = accuracy.min(axis=1), accuracy.max(axis=1)
@@ -354,7 +411,7 @@ def plot_sweep(
             label="single runs",
             gid="runs",
         )
-    ref = dict(sweep.reference) if reference else {}
+    ref = ref if reference else {}
     if ref:
         ref_sizes = np.array(sorted(ref), dtype=np.float64)
         ax.plot(
@@ -377,7 +434,7 @@ def plot_sweep(
     ax.grid(color="0.9", linewidth=0.6)
     ax.legend(fontsize="small", loc="lower right")
     ax.set_title("Test accuracy against hidden-layer size", fontsize="medium")
-    return ax if given else fig
+    return root_figure(ax)
 
 
 # -- networks side by side -----------------------------------------------------------
@@ -386,8 +443,10 @@ _SCALES = ("row", "all", "tile")
 
 
 def _named_models(models: Any, names: Any) -> list[tuple[str, Any]]:
-    if isinstance(models, Comparison):
-        items = [(n, models.networks[n]) for n in models.names]
+    if isinstance(getattr(models, "networks", None), Mapping) and hasattr(
+        models, "names"
+    ):  # a Comparison, duck-typed
+        items = [(str(n), models.networks[n]) for n in models.names]
     elif isinstance(models, Mapping):
         items = [(str(k), v) for k, v in models.items()]
     elif isinstance(models, Sequence) and not isinstance(models, (str, bytes)):
@@ -413,15 +472,15 @@ def _named_models(models: Any, names: Any) -> list[tuple[str, Any]]:
 
 def plot_compare(
     models: Any,
+    *,
     layer: int = 0,
     units: Any = None,
-    *,
     names: Sequence[str] | None = None,
     space: str = "input",
     scale: str = "row",
     colorbar: bool = True,
     fig: FigureBase | None = None,
-) -> FigureBase:
+) -> Figure:
     """Draw the same units of several networks side by side.
 
     One row per network, one column per unit: the study's comparison of the
@@ -457,7 +516,7 @@ def plot_compare(
     Returns
     -------
     matplotlib.figure.Figure
-        The new figure (or ``fig``).
+        The figure drawn on (new, or the root figure of ``fig``).
 
     Raises
     ------
@@ -469,8 +528,8 @@ def plot_compare(
     --------
     >>> from mlpinspect import Network
     >>> from mlpinspect.plotting import plot_compare
-    >>> nets = {"normal": Network([16, 4, 2], init="normal", seed=0),
-    ...         "scaled": Network([16, 4, 2], init="scaled", seed=0)}
+    >>> nets = {init: Network([16, 4, 2], init=init, seed=0, input_shape=(4, 4))
+    ...         for init in ("normal", "scaled")}
     >>> fig = plot_compare(nets, units=[0, 1, 2])
     >>> [ax.get_ylabel() for ax in fig.axes if ax.images][::3]
     ['normal', 'scaled']
@@ -488,9 +547,9 @@ def plot_compare(
         else:
             unit_list = resolve_unit_list(mlp, index, units)
         if index == 0 or space == "own":
-            images = weight_images(mlp, index)[unit_list]
+            images = weight_images(mlp, layer=index)[unit_list]
         else:
-            images = input_space_images(mlp, index)[unit_list]
+            images = input_space_images(mlp, layer=index)[unit_list]
         rows.append((name, unit_list, images))
         indices.append(index)
     first_index = indices[0]
@@ -558,4 +617,4 @@ def plot_compare(
         f"Layer {first_index} of {len(rows)} networks, the same units side by side "
         f"({where})\n{what}",
     )
-    return fig
+    return root_figure(fig)
