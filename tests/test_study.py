@@ -15,8 +15,8 @@ import pytest
 
 from mlpinspect import Network
 from mlpinspect._io import atomic_write
-from mlpinspect._report import Report
 from mlpinspect.cli import build_parser, main
+from mlpinspect.study._report import Report
 
 FIGURES = [
     "training",
@@ -189,8 +189,8 @@ def test_numba_engine_without_numba_is_a_clear_error(tmp_path, capsys, monkeypat
     import mlpinspect
 
     monkeypatch.setitem(sys.modules, "numba", None)  # as if not installed
-    monkeypatch.delitem(sys.modules, "mlpinspect._numba_engine", raising=False)
-    monkeypatch.delattr(mlpinspect, "_numba_engine", raising=False)
+    monkeypatch.delitem(sys.modules, "mlpinspect.network._numba_engine", raising=False)
+    monkeypatch.delattr(mlpinspect.network, "_numba_engine", raising=False)
     out = tmp_path / "o"
     code = main(["study", "--out", str(out), "--quick", "--quiet", "--engine", "numba"])
     assert code == 1

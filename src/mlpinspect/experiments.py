@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from ._validation import check_array, check_int, check_labels
+from ._validation import LabelSpace, check_array, check_int, encode_labels
 from .errors import InvalidParameterError
 from .network import History, Network
 
@@ -286,10 +286,9 @@ def hidden_size_sweep(
     n_outputs = check_int(n_outputs, "n_outputs", minimum=1)
     X, y = _check_data(train, "train")
     X_test, y_test = _check_data(test, "test", n_inputs=X.shape[1])
-    y = check_labels(y, "train[1]", n_classes=n_outputs, n_samples=X.shape[0])
-    y_test = check_labels(
-        y_test, "test[1]", n_classes=n_outputs, n_samples=X_test.shape[0]
-    )
+    space = LabelSpace(n_outputs)
+    y = encode_labels(space, y, "train[1]", n_samples=X.shape[0])
+    y_test = encode_labels(space, y_test, "test[1]", n_samples=X_test.shape[0])
     n_jobs = check_int(n_jobs, "n_jobs", minimum=-1)
     if n_jobs == 0:
         raise InvalidParameterError("`n_jobs` must be >= 1 or -1 (every core); got 0")

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ._io import atomic_write
+from .._io import atomic_write
 
 __all__ = ["Report", "atomic_write"]
 
