@@ -174,7 +174,7 @@ def main() -> None:
     predicted = mlp.predict(X)
     print(f"model: {mlp}; accuracy on these images {np.mean(predicted == y):.3f}")
     n, steps, batch = len(X), args.n_steps, args.batch_size
-    print(f"\n{n} images; batch_size={batch} rows; best of {args.repeat} runs\n")
+    print(f"\n{n} images; chunk_size={batch} rows; best of {args.repeat} runs\n")
 
     try:
         from mlpinspect.analysis import class_contributions, decompose
@@ -205,10 +205,10 @@ def main() -> None:
     result_bytes = X.size * 8
     for size in sorted({1024, batch, 4 * batch}):
         peak = peak_memory(
-            lambda s=size: attribute(mlp, X, predicted, n_steps=steps, batch_size=s)
+            lambda s=size: attribute(mlp, X, predicted, n_steps=steps, chunk_size=s)
         )
         print(
-            f"peak memory, integrated gradients, batch_size={size:>6}: "
+            f"peak memory, integrated gradients, chunk_size={size:>6}: "
             f"{peak / 2**20:7.1f} MiB ({(peak - result_bytes) / 2**20:6.1f} MiB "
             f"besides the {result_bytes / 2**20:.1f} MiB result)"
         )

@@ -89,7 +89,7 @@ for digit in range(10):
 # inhibitory units on its own images.
 digit = 8
 own = X[y == digit]
-mean_activation = net.activations(own).post[0].mean(axis=0)
+mean_activation = net.trace(own).post[0].mean(axis=0)
 print(f"digit {digit}: unit, weight, mean activation on {digit}s, contribution")
 for label, top in (
     ("by weight", by_weight[digit]),

@@ -30,7 +30,7 @@ import numpy as np
 
 import mlpinspect
 from mlpinspect.datasets import load_mnist_sample
-from mlpinspect.plotting import plot_attribution, plot_contributions
+from mlpinspect.plotting import plot_attribution, plot_decomposition
 
 EPOCHS = 1 if os.environ.get("MLPINSPECT_EXAMPLES_QUICK") else 10
 
@@ -56,7 +56,7 @@ print("outputs:", np.round(net.forward(x)[0], 3))
 dec = mlpinspect.decompose(net, x, layer=-1)
 print("contributions:", dec.contributions.shape)
 
-z = net.activations(x).pre[-1][0]  # the logits as the forward pass computes them
+z = net.trace(x).pre[-1][0]  # the logits as the forward pass computes them
 rebuilt = dec.contributions[0].sum(axis=-1) + dec.bias
 print(f"z of '{predicted}': forward pass {z[predicted]:+.12f}")
 print(f"         bias + sum of 30 terms {rebuilt[predicted]:+.12f}")
@@ -69,8 +69,8 @@ print(f"largest |difference| over the 10 outputs: {np.abs(rebuilt - z).max():.1e
 # add each hidden unit's contribution (blue adds, red subtracts; the ten
 # largest get their own bar, the others are summed), and end at z (bottom).
 fig, axes = plt.subplots(1, 2, figsize=(12, 5), layout="constrained")
-plot_contributions(dec, sample=0, unit=predicted, top=10, ax=axes[0])
-plot_contributions(dec, sample=0, unit=true, top=10, ax=axes[1])
+plot_decomposition(dec, sample=0, unit=predicted, top=10, ax=axes[0])
+plot_decomposition(dec, sample=0, unit=true, top=10, ax=axes[1])
 
 # %%
 # Why the wrong digit won
@@ -104,7 +104,7 @@ print(
     f"hidden unit {decisive}: z = {dec0.pre_activation[0, 0]:+.4f} (error {error0:.1e})"
 )
 fig = plt.figure(figsize=(11.7, 5.6))
-plot_contributions(dec0, sample=0, unit=decisive, top=12, fig=fig)
+plot_decomposition(dec0, sample=0, unit=decisive, top=12, fig=fig)
 
 # %%
 # Pixel attributions through the whole network
@@ -147,4 +147,4 @@ for name, result in results.items():
 # argues for the right one; blank pixels get nothing, since they do not
 # differ from the baseline.
 fig = plt.figure(figsize=(9, 6))
-plot_attribution(x[0], results, fig=fig)
+plot_attribution(results, fig=fig)

@@ -31,7 +31,7 @@ from threadpoolctl import threadpool_limits
 
 import mlpinspect
 from mlpinspect.datasets import load_mnist_sample
-from mlpinspect.plotting import plot_recipe, plot_weight_images
+from mlpinspect.plotting import plot_top_units, plot_weight_images
 
 EPOCHS = 1 if os.environ.get("MLPINSPECT_EXAMPLES_QUICK") else 10
 
@@ -104,7 +104,7 @@ if MLPClassifier is not None:
 # with mlpinspect's own network). Its top units for "8", by contribution:
 if MLPClassifier is not None:
     fig = plt.figure(figsize=(8.4, 2.8))
-    plot_recipe(sk_mlp, "8", k=3, by="contribution", X=X_test, y=y_test, fig=fig)
+    plot_top_units(sk_mlp, "8", k=3, by="contribution", X=X_test, y=y_test, fig=fig)
 
 # %%
 # PyTorch: an ``nn.Sequential``
@@ -182,7 +182,7 @@ if torch is not None:
 # The recipe of "8" in this model:
 if torch is not None:
     fig = plt.figure(figsize=(8.4, 2.8))
-    plot_recipe(torch_mlp, 8, k=3, by="contribution", X=X_test, y=y_test, fig=fig)
+    plot_top_units(torch_mlp, 8, k=3, by="contribution", X=X_test, y=y_test, fig=fig)
 
 # %%
 # Other frameworks

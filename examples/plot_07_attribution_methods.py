@@ -93,7 +93,7 @@ completeness_table(results)
 # it), each on its own colour scale since the methods measure different
 # things; the second row overlays the map on the image.
 fig = plt.figure(figsize=(13.3, 5))
-plot_attribution(x[0], results, fig=fig)
+plot_attribution(results, fig=fig)
 
 # %%
 # How much do the methods agree? The correlation between the maps, pixel by
@@ -208,4 +208,4 @@ agreement_table(relu_results)
 # kinks, where the integrand jumps and every quadrature rule converges
 # slowly (raise ``n_steps`` to shrink it).
 fig = plt.figure(figsize=(15, 5))
-plot_attribution(x[0], relu_results, fig=fig)
+plot_attribution(relu_results, fig=fig)

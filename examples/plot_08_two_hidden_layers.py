@@ -29,7 +29,7 @@ import numpy as np
 
 import mlpinspect
 from mlpinspect.datasets import load_mnist_sample
-from mlpinspect.plotting import plot_recipe, plot_weight_images
+from mlpinspect.plotting import plot_top_units, plot_weight_images
 
 EPOCHS = 1 if os.environ.get("MLPINSPECT_EXAMPLES_QUICK") else 10
 
@@ -101,7 +101,7 @@ fig.suptitle(
 # weight).
 W1, b1 = net.weights[1], net.biases[1]
 bound = b1 + np.maximum(W1, 0).sum(axis=1)
-best_real = net.activations(X).pre[1].max(axis=0)
+best_real = net.trace(X).pre[1].max(axis=0)
 print("unit  preferred  best test image  upper bound  corr. with W_eff")
 for unit in range(16):
     corr = np.corrcoef(preferred.image[unit].ravel(), effective.weight[unit])[0, 1]
@@ -129,7 +129,7 @@ for unit in range(16):
 # image, one pixel per second-layer unit) and its top second-layer units by
 # mean contribution on its own test images, drawn in input space.
 fig = plt.figure(figsize=(8.4, 2.8))
-plot_recipe(net, 8, k=3, by="contribution", X=X, y=y, fig=fig)
+plot_top_units(net, 8, k=3, by="contribution", X=X, y=y, fig=fig)
 
 # %%
 # Finally, the drift from initialisation of both layers: the second layer's
