@@ -221,3 +221,26 @@ def test_chunks_do_not_change_the_outputs(n, chunk):
     np.testing.assert_allclose(
         mlp.forward(X, chunk_size=chunk), mlp.forward(X), rtol=1e-13, atol=1e-15
     )
+
+
+@pytest.mark.parametrize("name", ["sigmoid", "tanh", "relu", "identity",
+                                  "leaky_relu(0.1)", "softmax"])  # fmt: skip
+def test_activation_records_state_their_properties_truthfully(name):
+    act = mlpinspect.activations.get_activation(name)
+    z = np.linspace(-5, 5, 101).reshape(1, -1)
+    a = act(z)
+    if act.sign_preserving:
+        assert (z * a >= 0).all()
+    else:
+        assert (z * a < 0).any()
+    assert act.nonnegative == bool((a >= 0).all())
+    if act.positive_homogeneous:
+        np.testing.assert_allclose(act(3 * z), 3 * a)
+    if act.elementwise:
+        # The vector-Jacobian product is the derivative (central differences).
+        h = 1e-6
+        slope = (act(z + h) - act(z - h)) / (2 * h)
+        kink = np.abs(z) < 2 * h
+        np.testing.assert_allclose(
+            act.vjp(z, a, np.ones_like(z))[~kink], slope[~kink], rtol=1e-6, atol=1e-8
+        )

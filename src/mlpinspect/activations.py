@@ -155,6 +155,13 @@ class Activation:
     piecewise_linear : bool
         True when ``f`` is linear between finitely many kinks (identity,
         ReLU, leaky ReLU).
+    sign_preserving : bool
+        True when ``f(z)`` never has the opposite sign of ``z`` (``z f(z) >=
+        0``: identity, ReLU, leaky ReLU, tanh): passing LRP relevance through
+        the activation unchanged then keeps its meaning.
+    nonnegative : bool
+        True when ``f(z) >= 0`` for every ``z`` (ReLU, sigmoid, softmax): what
+        the z+ and alpha-beta LRP rules assume of a layer's inputs.
     kernel : callable
         ``kernel(z, a, g, tmp)`` multiplies ``g`` in place by ``f'(z)``
         (``tmp`` is scratch space shaped like ``g``): the numpy training
@@ -185,6 +192,8 @@ class Activation:
     elementwise: bool = True
     positive_homogeneous: bool = False
     piecewise_linear: bool = False
+    sign_preserving: bool = False
+    nonnegative: bool = False
     kernel: DerivativeKernel | None = field(default=None, repr=False)
     engine_code: tuple[int, float] | None = field(default=None, repr=False)
 
@@ -224,6 +233,8 @@ def _leaky_relu(slope: float = 0.01) -> Activation:
         vjp,
         positive_homogeneous=slope >= 0,
         piecewise_linear=True,
+        sign_preserving=slope >= 0,
+        nonnegative=slope == 0,
         engine_code=(4, slope),
     )
 
@@ -290,12 +301,24 @@ def register_activation(
 
 register_activation(
     Activation(
-        "sigmoid", _sigmoid, _sigmoid_vjp, kernel=_sigmoid_kernel, engine_code=(1, 0.0)
+        "sigmoid",
+        _sigmoid,
+        _sigmoid_vjp,
+        nonnegative=True,
+        kernel=_sigmoid_kernel,
+        engine_code=(1, 0.0),
     ),
     aliases=("logistic",),
 )
 register_activation(
-    Activation("tanh", _tanh, _tanh_vjp, kernel=_tanh_kernel, engine_code=(2, 0.0))
+    Activation(
+        "tanh",
+        _tanh,
+        _tanh_vjp,
+        sign_preserving=True,
+        kernel=_tanh_kernel,
+        engine_code=(2, 0.0),
+    )
 )
 register_activation(
     Activation(
@@ -304,6 +327,8 @@ register_activation(
         _relu_vjp,
         positive_homogeneous=True,
         piecewise_linear=True,
+        sign_preserving=True,
+        nonnegative=True,
         kernel=_relu_kernel,
         engine_code=(3, 0.0),
     )
@@ -315,6 +340,7 @@ register_activation(
         _identity_vjp,
         positive_homogeneous=True,
         piecewise_linear=True,
+        sign_preserving=True,
         kernel=_identity_kernel,
         engine_code=(0, 0.0),
     ),
@@ -322,7 +348,12 @@ register_activation(
 )
 register_activation(
     Activation(
-        "softmax", _softmax, _softmax_vjp, elementwise=False, engine_code=(5, 0.0)
+        "softmax",
+        _softmax,
+        _softmax_vjp,
+        elementwise=False,
+        nonnegative=True,
+        engine_code=(5, 0.0),
     )
 )
 register_activation(_leaky_relu, family="leaky_relu", n_params=1)
