@@ -244,7 +244,7 @@ def without_tiny_values(mlp, X, floor=1e-6):
         return a
 
     layers = [Dense(snap(d.weight), snap(d.bias), d.activation) for d in mlp.layers]
-    return MLP(layers, input_shape=mlp.input_shape), snap(X)
+    return MLP(layers, input_shape=mlp.input_shape, task=mlp.task), snap(X)
 
 
 def one_hot(mlp, t, n):
