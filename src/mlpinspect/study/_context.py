@@ -69,6 +69,38 @@ class Context:
     say: Progress
     files: dict[str, Path] = field(default_factory=dict)
     results: dict[str, Any] = field(default_factory=dict)
+    networks: dict[Any, Any] = field(default_factory=dict)
+
+    def study_network(self, seed: int | None = None) -> Any:
+        """The essay's 784-30-10 network trained with ``seed`` (default: the
+        run's), trained once per run and then reused by every section.
+
+        Sigmoid units, quadratic cost, N(0, 1) initialisation, mini-batches of
+        10, learning rate 3.0, ``epochs`` epochs on the training data, the test
+        data as held-out data in its history.
+        """
+        from ..network import Network
+
+        seed = self.seed if seed is None else seed
+        key = ("study", seed)
+        if key not in self.networks:
+            self.say(
+                f"training the study network (seed {seed}): 784-30-10, sigmoid, "
+                f"quadratic cost, batch 10, learning rate 3.0, N(0, 1) initialisation"
+            )
+            net = Network([784, 30, 10], init="normal", seed=seed, class_names=DIGITS)
+            net.fit(
+                *self.train,
+                epochs=self.epochs,
+                batch_size=10,
+                learning_rate=3.0,
+                cost="quadratic",
+                validation_data=self.test,
+                progress=not self.quiet,
+                engine=self.engine,
+            )
+            self.networks[key] = net
+        return self.networks[key]
 
 
 def load_data(data: str | os.PathLike, quick: bool):

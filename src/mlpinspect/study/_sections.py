@@ -17,8 +17,7 @@ from typing import Any
 import numpy as np
 
 from ..experiments import STUDY_COMPARISON, compare_training, hidden_size_sweep
-from ..network import Network
-from ._context import DIGITS, Context
+from ._context import Context
 
 __all__ = ["SECTIONS", "Section"]
 
@@ -79,22 +78,9 @@ def study_network(ctx: Context) -> Section:
     """Train the 784-30-10 network of the essay and report its accuracy."""
     from .. import plotting
 
-    ctx.say(
-        "training the study network: 784-30-10, sigmoid, quadratic cost, "
-        "batch 10, learning rate 3.0, N(0, 1) initialisation"
-    )
     X_test, y_test = ctx.test
-    net = Network([784, 30, 10], init="normal", seed=ctx.seed, class_names=DIGITS)
-    history = net.fit(
-        *ctx.train,
-        epochs=ctx.epochs,
-        batch_size=10,
-        learning_rate=3.0,
-        cost="quadratic",
-        validation_data=ctx.test,
-        progress=not ctx.quiet,
-        engine=ctx.engine,
-    )
+    net = ctx.study_network()
+    history = net.history
     mlp = net.to_mlp()
     accuracy = net.score(X_test, y_test)
     ctx.results.update(network=net, mlp=mlp, test_accuracy=accuracy)
