@@ -86,7 +86,7 @@ def test_builds_layers_and_zero_bias():
             {},
             "t applies 'tanh' right after s applied 'sigmoid'",
         ),
-        ([linear(2, 2), act("gelu", "g")], {}, "g uses the activation 'gelu'"),
+        ([linear(2, 2), act("swoosh", "g")], {}, "g uses the activation .swoosh."),
         (
             [linear(2, 4, "fc1"), act("softmax"), linear(2, 2, "fc2")],
             {},
