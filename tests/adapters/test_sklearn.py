@@ -15,7 +15,6 @@ pytest.importorskip("sklearn")
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
 
 HIDDEN = ("identity", "logistic", "tanh", "relu")
 

@@ -154,7 +154,7 @@ class Step:
     shift: Any = None
 
 
-def eval_mode_warning(label: str, framework: str) -> None:
+def eval_mode_warning(label: str, framework: str, fix: str = "model.eval()") -> None:
     """Warn that a model in training mode is read with evaluation semantics."""
     import warnings
 
@@ -163,8 +163,8 @@ def eval_mode_warning(label: str, framework: str) -> None:
     warnings.warn(
         f"{label} is in training mode; mlpinspect reads it in evaluation mode "
         f"(dropout off, batch normalisation with its running statistics), as "
-        f"the {framework} model computes after model.eval(). Call model.eval() "
-        f"before adapting it to silence this warning",
+        f"the {framework} model computes after {fix}. Call {fix} before "
+        f"adapting it to silence this warning",
         MlpinspectWarning,
         stacklevel=4,
     )

@@ -779,10 +779,11 @@ def _warn_if_training(module: Any) -> None:
             return
 
 
-def module_steps(module: Any) -> list[Step]:
+def module_steps(module: Any, *, warn_training: bool = True) -> list[Step]:
     """The steps of a ``torch.nn.Module`` (shared with the skorch adapter)."""
     torch = import_optional("torch", "torch")
-    _warn_if_training(module)
+    if warn_training:
+        _warn_if_training(module)
     if type(module) is torch.nn.Sequential:
         leaves = list(_sequential_leaves(module))
         if all(module_of(m).startswith("torch.nn.") for _, m in leaves):
@@ -798,10 +799,12 @@ def module_steps(module: Any) -> list[Step]:
     return _traced_steps(module)  # custom modules inside: trace through them
 
 
-def adapt_module(module: Any, name: str | None = None) -> MLP:
+def adapt_module(
+    module: Any, name: str | None = None, *, warn_training: bool = True
+) -> MLP:
     """The MLP of a ``torch.nn.Module`` (shared with the skorch adapter)."""
     return build_mlp(
-        module_steps(module),
+        module_steps(module, warn_training=warn_training),
         framework="PyTorch",
         supported=SUPPORTED,
         name=name or type(module).__name__,
