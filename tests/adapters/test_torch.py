@@ -359,7 +359,7 @@ class FixedBatch(nn.Module):
         (
             nn.Sequential(
                 nn.Linear(4, 4), nn.BatchNorm1d(4, track_running_stats=False)
-            ),
+            ).eval(),
             r"layer '1' \(torch.nn.BatchNorm1d\) has no running statistics",
         ),
         (nn.Sequential(nn.Linear(4, 2), nn.Softmax(dim=0)), "dim=0"),
