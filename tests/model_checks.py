@@ -65,7 +65,7 @@ def check_attributions(
     quadrature's O(1/n) where an activation has kinks.
     """
     smooth = all(_smooth(name) for name in mlp.activation_names)
-    ig_steps, ig_tol = (128, 1e-6) if smooth else (256, 5e-3)
+    ig_steps, ig_tol = (128, 1e-6) if smooth else (512, 1e-2)
     X = np.asarray(X)
     n = len(X)
     weights = np.zeros((n, mlp.n_outputs))

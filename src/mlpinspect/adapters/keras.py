@@ -218,8 +218,8 @@ def _normalization(layer: Any, label: str) -> Step:
             f"{label} has no mean and variance yet: call layer.adapt(data) or give "
             f"them (Normalization(mean=..., variance=...)) before adapting the model"
         )
-    mean = as_float(keras.ops.convert_to_numpy(layer.mean)).astype(np.float64)
-    var = as_float(keras.ops.convert_to_numpy(layer.variance)).astype(np.float64)
+    mean = _to_numpy(layer.mean).astype(np.float64)
+    var = _to_numpy(layer.variance).astype(np.float64)
     std = np.maximum(np.sqrt(var), keras.backend.epsilon())
     if layer.invert:
         return Step("scale_shift", label, scale=std, shift=mean)
@@ -227,10 +227,10 @@ def _normalization(layer: Any, label: str) -> Step:
 
 
 def _rescaling(layer: Any, label: str) -> Step:
-    keras = sys.modules["keras"]
-
     def values(v: Any) -> np.ndarray:
-        return np.asarray(keras.ops.convert_to_numpy(v), dtype=np.float64)
+        if hasattr(v, "shape") and not isinstance(v, np.ndarray):
+            return _to_numpy(v).astype(np.float64)  # a backend tensor
+        return np.asarray(v, dtype=np.float64)
 
     return Step(
         "scale_shift", label, scale=values(layer.scale), shift=values(layer.offset)

@@ -21,6 +21,7 @@ file's code).
 from __future__ import annotations
 
 import os
+import warnings
 import zipfile
 from typing import Any
 
@@ -50,7 +51,13 @@ def load_keras_file(path: str | os.PathLike) -> Any:
             f"model it returns by mlpinspect.adapt"
         )
     try:
-        return keras.saving.load_model(path, safe_mode=True)
+        with warnings.catch_warnings():
+            # Keras warns about the optimizer's state (not restored when the
+            # model was never trained) and trips numpy 2's __array__(copy=...)
+            # notice; neither concerns the weights read here.
+            warnings.simplefilter("ignore", DeprecationWarning)
+            warnings.simplefilter("ignore", UserWarning)
+            return keras.saving.load_model(path, safe_mode=True)
     except (TypeError, ValueError) as exc:
         text = str(exc)
         if "Lambda" in text or "safe_mode" in text:
