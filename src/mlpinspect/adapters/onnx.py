@@ -301,25 +301,31 @@ class _Reader:
         )
         available = {source}
         inside: set[int] = set()
+        unknown: UnsupportedModelError | None = None
         for j in range(start, len(nodes)):
             node = nodes[j]
             data = {n for n in node.input if n and n not in self.constants}
-            if node.op_type not in _ELEMENTWISE or not data <= available:
-                raise branch
-            for name in node.input:
-                if name in self.constants and self.constant(name).size != 1:
-                    raise branch
+            scalars = all(
+                self.constant(n).size == 1 for n in node.input if n in self.constants
+            )
+            if node.op_type not in _ELEMENTWISE or not data <= available or not scalars:
+                break
             inside.add(id(node))
             available.add(node.output[0])
             # Closed: everything computed so far, but the last output, is used
-            # inside the region only.
+            # inside the region only. A closed region may still be part of a
+            # longer one (GELU's x (1 + erf(x / sqrt 2)) before its * 0.5).
             if all(
                 all(id(u) in inside for u in users[name])
                 for name in available - {node.output[0]}
             ):
-                self.identify(nodes[start : j + 1], source)
+                try:
+                    self.identify(nodes[start : j + 1], source)
+                except UnsupportedModelError as exc:
+                    unknown = exc
+                    continue
                 return j
-        raise branch
+        raise unknown if unknown is not None else branch
 
     def identify(self, region: list[Any], source: str) -> None:
         """Append the activation the region computes, or refuse naming it."""
