@@ -184,7 +184,7 @@ class NielsenFileAdapter:
         if missing:
             raise ModelFileError(
                 f"{path!r} is not a network saved by network2.py: it lacks "
-                f"{', '.join(map(repr, missing))} (expected the keys 'sizes', "
+                f"{', '.join(map(repr, missing))} (network2.py saves 'sizes', "
                 f"'weights', 'biases' and 'cost')"
             )
         for key in ("weights", "biases"):

@@ -66,7 +66,7 @@ def load_state_dict(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], dic
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:
         text = str(exc)
-        if "weights_only" in text or "Unsupported global" in text:
+        if "Unsupported global" in text or "GLOBAL" in text:
             raise ModelFileError(
                 f"{path!r} holds pickled Python objects (a whole model saved with "
                 f"torch.save(model)?), which mlpinspect does not unpickle: that can "
