@@ -260,3 +260,25 @@ def test_the_compiled_trainer_refuses_what_it_does_not_implement():
     with pytest.raises(InvalidParameterError, match=r"'gelu'.*engine='numpy'"):
         net.fit(np.ones((4, 4)), [0, 1, 0, 1], epochs=1, engine="numba",
                 progress=False)  # fmt: skip
+
+
+# -- LRP: which rule applies --------------------------------------------------------
+
+
+def test_lrp_rules_for_hidden_layers_that_are_not_relu():
+    rng = np.random.default_rng(0)
+    mlp = mlpinspect.MLP(
+        [
+            Dense(rng.normal(size=(4, 3)), rng.normal(size=4), "gelu"),
+            Dense(rng.normal(size=(2, 4)), rng.normal(size=2), "log_softmax"),
+        ]
+    )
+    X = rng.normal(size=(3, 3))
+    # The epsilon rule passes relevance through any activation ...
+    result = mlpinspect.attribute(mlp, X, 0, method="lrp", lrp_rule="epsilon")
+    assert np.isfinite(result.values).all()
+    # ... z+ and alpha-beta assume non-negative inputs, and say which layer breaks it.
+    for rule in ("zplus", "alpha_beta"):
+        with pytest.raises(InvalidParameterError, match=r"layer 0 uses 'gelu'.*"
+                           r"lrp_rule='epsilon'"):  # fmt: skip
+            mlpinspect.attribute(mlp, X, 0, method="lrp", lrp_rule=rule)

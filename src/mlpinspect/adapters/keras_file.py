@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import os
 import warnings
-import zipfile
 from typing import Any
 
 from ..errors import ModelFileError, UnsupportedModelError
@@ -44,6 +43,8 @@ def load_keras_file(path: str | os.PathLike) -> Any:
     path = os.fspath(path)
     if not os.path.isfile(path):
         raise ModelFileError(f"no Keras file at {path!r}")
+    import zipfile  # here: it alone would add a tenth to `import mlpinspect`
+
     if not zipfile.is_zipfile(path):
         raise ModelFileError(
             f"{path!r} is not a .keras archive (a zip file written by model.save); "
