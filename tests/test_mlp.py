@@ -223,11 +223,18 @@ def test_chunks_do_not_change_the_outputs(n, chunk):
     )
 
 
-@pytest.mark.parametrize("name", ["sigmoid", "tanh", "relu", "identity",
-                                  "leaky_relu(0.1)", "softmax"])  # fmt: skip
-def test_activation_records_state_their_properties_truthfully(name):
-    act = mlpinspect.activations.get_activation(name)
-    z = np.linspace(-5, 5, 101).reshape(1, -1)
+ALL_ACTIVATION_NAMES = [
+    "sigmoid", "tanh", "relu", "identity", "leaky_relu(0.1)", "softmax",
+    "log_softmax", "gelu", "gelu_tanh", "silu", "mish", "selu", "softsign",
+    "hardswish", "elu", "elu(0.5)", "elu(-0.5)", "elu(0)", "celu", "celu(2.5)",
+    "softplus", "softplus(2.0)", "softplus(1.0, 20.0)", "softplus(2.0, 3.0)",
+    "relu6", "hardtanh", "hardtanh(-2.0, 3.0)", "hardtanh(0.5, 2.0)",
+    "hardtanh(-3.0, -1.0)", "hardsigmoid", "hardsigmoid(0.2, 0.5)",
+    "hardsigmoid(0.5, 0.0)",
+]  # fmt: skip
+
+
+def _check_record_properties(act, z):
     a = act(z)
     if act.sign_preserving:
         assert (z * a >= 0).all()
@@ -236,11 +243,49 @@ def test_activation_records_state_their_properties_truthfully(name):
     assert act.nonnegative == bool((a >= 0).all())
     if act.positive_homogeneous:
         np.testing.assert_allclose(act(3 * z), 3 * a)
+    else:
+        assert not np.allclose(act(3 * z), 3 * a)
+    if act.piecewise_linear:
+        # Linear between kinks: the second difference vanishes off them.
+        step = z[0, 1] - z[0, 0]
+        second = np.diff(a[0], 2)
+        assert (np.abs(second) > 1e-9).sum() <= 4 and (np.abs(second) < 1e-9).any()
+        assert step > 0
+    elif act.elementwise:
+        assert (np.abs(np.diff(a[0], 2)) > 1e-9).sum() > 4
     if act.elementwise:
-        # The vector-Jacobian product is the derivative (central differences).
+        # The vector-Jacobian product is the derivative (central differences)
+        # wherever the one-sided differences agree (off the kinks).
         h = 1e-6
         slope = (act(z + h) - act(z - h)) / (2 * h)
-        kink = np.abs(z) < 2 * h
+        left, right = (a - act(z - h)) / h, (act(z + h) - a) / h
+        smooth = np.abs(left - right) < 1e-4
+        assert smooth.mean() > 0.9
         np.testing.assert_allclose(
-            act.vjp(z, a, np.ones_like(z))[~kink], slope[~kink], rtol=1e-6, atol=1e-8
+            act.vjp(z, a, np.ones_like(z))[smooth], slope[smooth], rtol=1e-6, atol=1e-8
         )
+
+
+@pytest.mark.parametrize("name", ALL_ACTIVATION_NAMES)
+def test_activation_records_state_their_properties_truthfully(name):
+    act = mlpinspect.activations.get_activation(name)
+    _check_record_properties(act, np.linspace(-5, 5, 101).reshape(1, -1))
+
+
+@pytest.mark.parametrize(
+    "slopes", [[0.1, 0.2, 0.3], [0.0, 0.0, 0.0], [-0.5, 0.2, 0.1], [1.5, 2.0, 0.0]]
+)
+def test_prelu_records_state_their_properties_truthfully(slopes):
+    act = mlpinspect.activations.get_activation("prelu", params=slopes)
+    z = np.repeat(np.linspace(-5, 5, 101).reshape(-1, 1), 3, axis=1)
+    for unit in range(3):  # each unit is a leaky ReLU of its own slope
+        leaky = mlpinspect.activations.get_activation(f"leaky_relu({slopes[unit]})")
+        np.testing.assert_array_equal(act(z)[:, unit], leaky(z[:, unit]))
+    a = act(z)
+    assert act.sign_preserving == bool((z * a >= 0).all())
+    assert act.nonnegative == bool((a >= 0).all())
+    np.testing.assert_allclose(act(3 * z), 3 * a)
+    off_kink = z != 0
+    expected = np.where(z > 0, 1.0, np.array(slopes))
+    np.testing.assert_array_equal(act.vjp(z, a, np.ones_like(z))[off_kink],
+                                  expected[off_kink])  # fmt: skip

@@ -518,7 +518,7 @@ def test_load_refuses_a_file_with_a_missing_or_misshapen_array(tmp_path):
         ({"sizes": [784, 0, 10]}, r"sizes\[1\]"),
         ({"sizes": [784, 2.5, 10]}, r"sizes\[1\]` must be an integer"),
         ({"sizes": "784"}, "sequence"),
-        ({"activation": "swish"}, "unknown activation 'swish'"),
+        ({"activation": "swoosh"}, "unknown activation 'swoosh'"),
         ({"activation": ["relu"]}, "one name or 2 names"),
         ({"activation": ["softmax", "sigmoid"]}, "only allowed on the output"),
         ({"init": "zeros"}, "`init` must be one of"),

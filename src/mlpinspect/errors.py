@@ -14,6 +14,7 @@ __all__ = [
     "DownloadError",
     "InvalidParameterError",
     "MlpinspectError",
+    "MlpinspectWarning",
     "ModelFileError",
     "NumericalError",
     "UnsupportedModelError",
@@ -132,4 +133,22 @@ class NumericalError(MlpinspectError, FloatingPointError):
     ... except mlpinspect.NumericalError as exc:
     ...     print(str(exc).split(";")[0])
     layer 0 of the MLP overflowed
+    """
+
+
+class MlpinspectWarning(UserWarning):
+    """A warning from mlpinspect: the result is right, but look at this.
+
+    Raised, for example, when a model in training mode is adapted: mlpinspect
+    reads it with evaluation semantics (dropout off, batch normalisation with
+    its running statistics), which is what the model computes after
+    ``model.eval()``. Filter it like any warning::
+
+        warnings.filterwarnings("ignore", category=mlpinspect.MlpinspectWarning)
+
+    Examples
+    --------
+    >>> import mlpinspect
+    >>> issubclass(mlpinspect.MlpinspectWarning, UserWarning)
+    True
     """

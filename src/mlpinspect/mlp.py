@@ -36,7 +36,7 @@ import functools
 import math
 import numbers
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -49,7 +49,12 @@ from ._validation import (
     encode_labels,
     resolve_layer,
 )
-from .activations import Activation, canonical_activation, get_activation
+from .activations import (
+    Activation,
+    canonical_activation,
+    get_activation,
+    takes_unit_params,
+)
 from .errors import InvalidParameterError, NumericalError, UnsupportedModelError
 
 __all__ = ["MLP", "TASKS", "Dense", "ForwardTrace", "infer_task"]
@@ -98,6 +103,11 @@ class Dense:
     name : str, optional
         Where the layer came from, e.g. ``"fc1"`` for a PyTorch module or
         ``"coefs_[0]"`` for scikit-learn; error messages use it.
+    activation_params : array_like, shape (out,), optional
+        The activation's per-unit parameters, for an activation that takes
+        them: PReLU's slopes, ``Dense(W, b, "prelu", activation_params=slopes)``
+        (one value is repeated for every unit). None for every other
+        activation.
 
     The arrays are copied, in their own memory order, and made read-only.
     float32 and float64 weights keep their dtype; other numeric types become
@@ -113,12 +123,16 @@ class Dense:
     (2, 2)
     >>> layer.weight.flags.writeable
     False
+    >>> prelu = Dense(np.eye(2), np.zeros(2), "prelu", activation_params=[0.1, 0.5])
+    >>> prelu.function(np.array([[-1.0, -1.0]]))
+    array([[-0.1, -0.5]])
     """
 
     weight: np.ndarray
     bias: np.ndarray
     activation: str = "identity"
     name: str | None = None
+    activation_params: np.ndarray | None = field(default=None, kw_only=True)
 
     def __post_init__(self) -> None:
         weight = _frozen_copy(self.weight, "weight", 2)
@@ -137,9 +151,36 @@ class Dense:
             bias.flags.writeable = False
         object.__setattr__(self, "weight", weight)
         object.__setattr__(self, "bias", bias)
-        object.__setattr__(self, "activation", canonical_activation(self.activation))
+        params = self.activation_params
+        if params is None:
+            activation = canonical_activation(self.activation)
+        else:
+            params = self._unit_params(params, weight)
+            activation = get_activation(self.activation, params=params).name
+        object.__setattr__(self, "activation", activation)
+        object.__setattr__(self, "activation_params", params)
         if self.name is not None:
             object.__setattr__(self, "name", str(self.name))
+
+    def _unit_params(self, values: Any, weight: np.ndarray) -> np.ndarray:
+        """Per-unit activation parameters: a read-only ``(out,)`` copy."""
+        if not takes_unit_params(self.activation):
+            get_activation(self.activation, params=values)  # raises, explaining
+        arr = np.asarray(values) if not isinstance(values, np.ndarray) else values
+        if arr.size == 1:
+            arr = np.full(weight.shape[0], arr.reshape(-1)[0])
+        params = _frozen_copy(
+            arr.reshape(-1) if arr.ndim else arr, "activation_params", 1
+        )
+        if params.shape[0] != weight.shape[0]:
+            raise InvalidParameterError(
+                f"`activation_params` must have one value per unit ({weight.shape[0]}, "
+                f"the rows of `weight`) or one for all; got shape {np.shape(values)}"
+            )
+        if params.dtype != weight.dtype:
+            params = params.astype(weight.dtype)
+            params.flags.writeable = False
+        return params
 
     @property
     def n_in(self) -> int:
@@ -154,15 +195,18 @@ class Dense:
     @functools.cached_property
     def function(self) -> Activation:
         """The activation's record (:class:`~mlpinspect.activations.Activation`)."""
-        return get_activation(self.activation)
+        return get_activation(self.activation, params=self.activation_params)
 
     def astype(self, dtype: Any) -> Dense:
         """This layer with weights and bias of another floating dtype."""
         if self.weight.dtype == dtype:
             return self
+        params = self.activation_params
+        if params is not None:
+            params = params.astype(dtype)
         return Dense(
             self.weight.astype(dtype), self.bias.astype(dtype), self.activation,
-            self.name,
+            self.name, activation_params=params,
         )  # fmt: skip
 
     def __repr__(self) -> str:
@@ -220,7 +264,8 @@ class ForwardTrace:
 def infer_task(activation: str, n_outputs: int) -> str | None:
     """The task an output layer implies, or None when it is ambiguous.
 
-    A softmax means ``"multiclass"``; one sigmoid output ``"binary"``; several
+    A softmax or log-softmax means ``"multiclass"``; one sigmoid output
+    ``"binary"``; several
     outputs of any other activation ``"multiclass"`` (logits, or one-vs-rest
     sigmoids as in Nielsen's network). One output without a squashing
     activation may be a regression value or a binary logit: None.
@@ -230,7 +275,7 @@ def infer_task(activation: str, n_outputs: int) -> str | None:
     >>> infer_task("softmax", 10), infer_task("sigmoid", 1), infer_task("identity", 1)
     ('multiclass', 'binary', None)
     """
-    if activation == "softmax":
+    if activation in ("softmax", "log_softmax"):
         return "multiclass"
     if n_outputs == 1:
         return "binary" if activation == "sigmoid" else None
@@ -654,9 +699,9 @@ class MLP:
         if self._finite:
             return self
         for i, layer in enumerate(self._layers):
-            for part in ("weight", "bias"):
+            for part in ("weight", "bias", "activation_params"):
                 values = getattr(layer, part)
-                if all_finite(values):
+                if values is None or all_finite(values):
                     continue
                 bad = ~np.isfinite(values)
                 units = np.flatnonzero(bad.any(axis=1) if bad.ndim == 2 else bad)
@@ -868,11 +913,12 @@ class MLP:
     def predict_proba(self, X: Any, *, chunk_size: int | None = 4096) -> np.ndarray:
         """Class probabilities, shape ``(n, n_classes)`` (multilabel: per label).
 
-        A softmax output is its own probabilities; logits (identity outputs)
-        go through a softmax (multiclass) or a sigmoid (binary, multilabel); a
-        binary sigmoid ``p`` gives ``[1 - p, p]``; one-vs-rest sigmoids
-        (Nielsen's network) are normalised to sum to 1, as scikit-learn's
-        ``OneVsRestClassifier`` does.
+        A softmax output is its own probabilities, a log-softmax output their
+        logarithms (``exp`` gives them back); logits
+        (identity outputs) go through a softmax (multiclass) or a sigmoid
+        (binary, multilabel); a binary sigmoid ``p`` gives ``[1 - p, p]``;
+        one-vs-rest sigmoids (Nielsen's network) are normalised to sum to 1,
+        as scikit-learn's ``OneVsRestClassifier`` does.
 
         Raises
         ------
@@ -885,10 +931,14 @@ class MLP:
         >>> mlp = MLP([Dense([[1.0, 0.0]], [0.0], "identity")], task="binary")
         >>> mlp.predict_proba([[0.0, 1.0]])
         array([[0.5, 0.5]])
+        >>> head = MLP([Dense(np.eye(2), [0.0, 0.0], "log_softmax")])
+        >>> head.predict_proba([[0.0, 0.0]])
+        array([[0.5, 0.5]])
         """
         task = self._need_task("predict_proba")
         act = self._layers[-1].activation
-        if task == "regression" or act not in ("softmax", "sigmoid", "identity"):
+        heads = ("softmax", "log_softmax", "sigmoid", "identity")
+        if task == "regression" or act not in heads:
             what = "a regressor" if task == "regression" else f"{act} outputs"
             raise InvalidParameterError(
                 f"predict_proba is not defined for {what}; use forward() for the "
@@ -899,6 +949,8 @@ class MLP:
         if task == "multiclass":
             if act == "softmax":
                 return outputs
+            if act == "log_softmax":
+                return np.exp(outputs)
             if act == "identity":
                 return get_activation("softmax")(outputs)
             total = outputs.sum(axis=1, keepdims=True)
@@ -907,7 +959,7 @@ class MLP:
                 where=total > 0,
             )  # fmt: skip
         p = outputs if act == "sigmoid" else sigmoid(outputs)
-        if act == "softmax":  # a one-unit softmax is the constant 1
+        if act in ("softmax", "log_softmax"):  # one unit: probability 1
             p = np.ones_like(outputs)
         if task == "binary":
             return np.hstack([1.0 - p, p])

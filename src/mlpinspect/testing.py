@@ -110,6 +110,8 @@ def _arrays(mlp: MLP) -> Iterator[tuple[str, np.ndarray]]:
     for i, layer in enumerate(mlp.layers):
         yield f"layers[{i}].weight", layer.weight
         yield f"layers[{i}].bias", layer.bias
+        if layer.activation_params is not None:
+            yield f"layers[{i}].activation_params", layer.activation_params
 
 
 # -- the checks ------------------------------------------------------------------

@@ -216,16 +216,28 @@ def functional_two_inputs():
                 [
                     keras.Input((4,)),
                     layers.Dense(4),
-                    layers.BatchNormalization(name="bn"),
+                    layers.LayerNormalization(name="ln"),
                 ]
             ),
-            r"layer 'bn' \(keras.layers.BatchNormalization\)",
+            r"layer 'ln' \(keras.layers.LayerNormalization\) normalises each sample",
         ),
         (
             lambda: keras.Sequential(
-                [keras.Input((4,)), layers.Dense(4, activation="gelu", name="d")]
+                [keras.Input((4,)), layers.Dense(4, activation="sparse_plus", name="d")]
             ),
-            r"layer 'd' \(keras.layers.Dense\) uses the activation 'gelu'",
+            r"layer 'd' \(keras.layers.Dense\) uses the activation 'sparse_plus'",
+        ),
+        (
+            lambda: keras.Sequential(
+                [
+                    keras.Input((4,)),
+                    layers.Dense(4, activation="relu", name="d"),
+                    layers.BatchNormalization(name="bn"),
+                    layers.Activation("tanh", name="t"),
+                ]
+            ),
+            r"layer 'bn' \(keras.layers.BatchNormalization\) rescales the output of "
+            r"layer 'd' .* and layer 't' .* applies 'tanh'",
         ),
         (
             lambda: keras.Sequential(
@@ -238,10 +250,10 @@ def functional_two_inputs():
                 [
                     keras.Input((4,)),
                     layers.Dense(4),
-                    layers.ReLU(max_value=6.0, name="r6"),
+                    layers.ReLU(max_value=6.0, threshold=1.0, name="r6"),
                 ]
             ),
-            "r6.*max_value=6.0",
+            "r6.*threshold=1.0",
         ),
         (
             lambda: keras.Sequential([keras.Input((3, 4)), layers.Dense(2, name="d")]),

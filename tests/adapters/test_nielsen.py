@@ -116,3 +116,55 @@ def test_shape_errors_are_explained(change, match):
     change(net)
     with pytest.raises(InvalidParameterError, match=match):
         adapt(net)
+
+
+# -- network2.py's JSON files ------------------------------------------------------
+
+
+def save_like_network2(net, path, cost="CrossEntropyCost"):
+    """What network2.Network.save writes."""
+    import json
+
+    data = {
+        "sizes": net.sizes,
+        "weights": [w.tolist() for w in net.weights],
+        "biases": [b.tolist() for b in net.biases],
+        "cost": cost,
+    }
+    path.write_text(json.dumps(data))
+
+
+def test_a_network2_json_file(tmp_path):
+    from mlpinspect.adapters import NielsenFileAdapter
+
+    net = BookNetwork([6, 4, 3], seed=5)
+    path = tmp_path / "net.json"
+    save_like_network2(net, path)
+    mlp = check_adapter(NielsenFileAdapter(), str(path), net.batch_forward,
+                        rtol=1e-12, atol=1e-12)  # fmt: skip
+    assert mlp.activation_names == ("sigmoid", "sigmoid") and mlp.name == "net.json"
+    assert adapt(path, activations=["relu", "sigmoid"]).activation_names[0] == "relu"
+    from model_checks import check_attributions
+
+    check_attributions(mlp, np.random.default_rng(0).normal(size=(4, 6)), unit=2)
+
+
+@pytest.mark.parametrize(
+    ("content", "match"),
+    [
+        ("{not json", "not a readable JSON file"),
+        ('{"sizes": [2, 1], "weights": [[[1, 2]]]}', r"lacks 'biases'"),
+        ('{"sizes": [2, 1], "weights": [[[1, 2], [3]]], "biases": [[[0]]], '
+         '"cost": "QuadraticCost"}', r"`weights\[0\]` must be a matrix of numbers"),
+        ('{"sizes": [2, 1], "weights": [[[1, 2, 3]]], "biases": [[[0]]], '
+         '"cost": "QuadraticCost"}', r"`weights\[0\]` must have shape \(1, 2\)"),
+        ('[1, 2]', "lacks 'sizes'"),
+    ],
+)  # fmt: skip
+def test_broken_json_files_are_refused(tmp_path, content, match):
+    from mlpinspect import ModelFileError
+
+    path = tmp_path / "net.json"
+    path.write_text(content)
+    with pytest.raises(ModelFileError, match=match):
+        adapt(path)

@@ -315,7 +315,8 @@ def unsupported_cases():
             helper.make_node("Relu", ["h"], ["r"], name="relu"),
             helper.make_node("Add", ["r", "b"], ["y"], name="late"),
         ],
-        r"node 'late' \(ONNX Add\) adds a constant that does not follow a MatMul",
+        r"node 'late' \(ONNX Add\) rescales the output of node 'relu' \(ONNX Relu\) "
+        r"\(which applies 'relu'\) at the end of the model",
     )
     yield (
         [helper.make_node("Gemm", ["x", "W", "b"], ["y"], transA=1, name="ta")],
@@ -329,18 +330,26 @@ def unsupported_cases():
         [
             gemm,
             helper.make_node(
-                "BatchNormalization", ["h", "b", "b", "b", "b"], ["y"], name="bn"
+                "BatchNormalization",
+                ["h", "b", "b", "b", "b"],
+                ["y"],
+                name="bn",
+                training_mode=1,
             ),
         ],
-        r"node 'bn' \(ONNX BatchNormalization\) is not supported",
+        r"node 'bn' \(ONNX BatchNormalization\) is in training mode",
     )
     yield (
         [gemm, helper.make_node("Softmax", ["h"], ["y"], axis=0, name="sm")],
         r"node 'sm' \(ONNX Softmax\) takes the softmax over axis=0",
     )
     yield (
-        [gemm, helper.make_node("Elu", ["h"], ["y"], name="elu")],
-        r"node 'elu' \(ONNX Elu\) is not supported",
+        [gemm, helper.make_node("Selu", ["h"], ["y"], alpha=2.0, name="selu")],
+        r"node 'selu' \(ONNX Selu\) has alpha=2.0",
+    )
+    yield (
+        [gemm, helper.make_node("Hardmax", ["h"], ["y"], name="hm")],
+        r"node 'hm' \(ONNX Hardmax\) is not supported",
     )
     yield (
         [
@@ -349,7 +358,17 @@ def unsupported_cases():
             helper.make_node("Relu", ["h"], ["r2"], name="r2"),
             helper.make_node("Mul", ["r1", "r2"], ["y"], name="mul"),
         ],
-        "the tensor 'h' feeds several nodes",
+        r"node 'r1' \(ONNX Relu\) -> node 'r2' \(ONNX Relu\) -> node 'mul' "
+        r"\(ONNX Mul\) compute an elementwise function of 'h' that is none of",
+    )
+    yield (
+        [
+            gemm,
+            helper.make_node("Relu", ["h"], ["r1"], name="r1"),
+            helper.make_node("MatMul", ["h", "W"], ["r2"], name="mm"),
+            helper.make_node("Mul", ["r1", "r2"], ["y"], name="mul"),
+        ],
+        r"the tensor 'h' feeds several nodes \('r1', 'mm'\)",
     )
     yield (
         [

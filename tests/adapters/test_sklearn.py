@@ -15,7 +15,6 @@ pytest.importorskip("sklearn")
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
 
 HIDDEN = ("identity", "logistic", "tanh", "relu")
 
@@ -168,14 +167,22 @@ def test_poisson_output_is_refused():
         adapt(reg)
 
 
-def test_pipeline_is_explained():
+def test_a_pipeline_with_a_non_affine_step_is_explained():
+    from sklearn.preprocessing import QuantileTransformer
+
     rng, X = data(9)
     pipe = fit(
-        make_pipeline(StandardScaler(), MLPClassifier((3,), max_iter=10)),
+        make_pipeline(
+            QuantileTransformer(n_quantiles=10), MLPClassifier((3,), max_iter=10)
+        ),
         X,
         rng.integers(0, 2, len(X)),
     )
-    with pytest.raises(UnsupportedModelError, match=r"pipeline\[-1\]"):
+    with pytest.raises(
+        UnsupportedModelError,
+        match=r"step 'quantiletransformer' \(QuantileTransformer\) is not an affine.*"
+        r"pipeline\[-1\]",
+    ):
         adapt(pipe)
     assert adapt(pipe[-1]).sizes == (5, 3, 1)
 

@@ -288,16 +288,25 @@ class Scaled(nn.Module):
         self.fc = nn.Linear(4, 2)
 
     def forward(self, x):
-        return self.fc(x) * 2
+        return torch.sigmoid(self.fc(x)) * 2
 
 
-class RawParameter(nn.Module):
+class Squared(nn.Module):
     def __init__(self):
         super().__init__()
-        self.w = nn.Parameter(torch.ones(4, 2))
+        self.fc = nn.Linear(4, 2)
 
     def forward(self, x):
-        return x @ self.w
+        return self.fc(x * x)
+
+
+class LeftMatmul(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.w = nn.Parameter(torch.ones(4, 4))
+
+    def forward(self, x):
+        return self.w @ x
 
 
 class Branchy(nn.Module):
@@ -328,14 +337,31 @@ class FixedBatch(nn.Module):
             r"layer '0' \(torch.nn.Conv2d\) is not supported",
         ),
         (
-            nn.Sequential(nn.Linear(4, 4), nn.BatchNorm1d(4), nn.Linear(4, 2)),
-            r"layer '1' \(torch.nn.BatchNorm1d\)",
+            nn.Sequential(nn.Linear(4, 4), nn.LayerNorm(4), nn.Linear(4, 2)),
+            r"layer '1' \(torch.nn.LayerNorm\) normalises each sample by its own",
         ),
         (
-            nn.Sequential(nn.Linear(4, 4), nn.Sequential(nn.GELU())),
-            r"layer '1.0' \(torch.nn.GELU\)",
+            nn.Sequential(nn.Linear(4, 4), nn.Sequential(nn.Tanhshrink())),
+            r"layer '1.0' \(torch.nn.Tanhshrink\) is not supported",
         ),
-        (nn.Sequential(nn.Linear(4, 2), nn.LogSoftmax(dim=1)), "LogSoftmax"),
+        (
+            nn.Sequential(nn.Linear(4, 2), nn.LogSoftmax(dim=0)),
+            r"layer '1' \(torch.nn.LogSoftmax\) takes the log-softmax over dim=0",
+        ),
+        (
+            nn.Sequential(
+                nn.Linear(4, 4), nn.ReLU(), nn.BatchNorm1d(4).eval(), nn.Sigmoid()
+            ),
+            r"layer '2' \(torch.nn.BatchNorm1d\) rescales the output of layer '1' "
+            r"\(torch.nn.ReLU\) \('relu'\) and layer '3' \(torch.nn.Sigmoid\) "
+            r"applies 'sigmoid' .* between two activations",
+        ),
+        (
+            nn.Sequential(
+                nn.Linear(4, 4), nn.BatchNorm1d(4, track_running_stats=False)
+            ).eval(),
+            r"layer '1' \(torch.nn.BatchNorm1d\) has no running statistics",
+        ),
         (nn.Sequential(nn.Linear(4, 2), nn.Softmax(dim=0)), "dim=0"),
         (nn.Sequential(nn.Flatten(0), nn.Linear(4, 2)), "start_dim=1"),
         (nn.Sequential(nn.ReLU(), nn.Linear(4, 2)), "before any linear layer"),
@@ -349,8 +375,21 @@ class FixedBatch(nn.Module):
         (TwoHeads(), "feeds several operations"),
         (TwoInputs(), "more than one input"),
         (TupleOut(), "must return one tensor"),
-        (Scaled(), r"graph node 'mul' \(_operator.mul\) is not supported"),
-        (RawParameter(), r"graph node 'matmul' \(_operator.matmul\)"),
+        (
+            Scaled(),
+            r"graph node 'mul' \(_operator.mul\) rescales the output of "
+            r"graph node 'sigmoid'",
+        ),
+        (
+            Squared(),
+            r"graph node 'mul' \(_operator.mul\): its operand 'x' is "
+            r"computed from the input",
+        ),
+        (
+            LeftMatmul(),
+            r"graph node 'matmul' \(_operator.matmul\) multiplies the "
+            r"weights from the left",
+        ),
         (Branchy(), "could not be traced with torch.fx"),
         (FixedBatch(), r"reshapes to \(64, -1\)"),
     ],
@@ -362,9 +401,9 @@ def test_unsupported_structures_name_the_layer(model, match):
 
 def test_unsupported_layer_error_lists_what_is_supported():
     with pytest.raises(UnsupportedModelError) as info:
-        adapt(nn.Sequential(nn.Linear(2, 2), nn.ELU()))
+        adapt(nn.Sequential(nn.Linear(2, 2), nn.Softshrink()))
     message = str(info.value)
-    assert "layer '1' (torch.nn.ELU) is not supported" in message
+    assert "layer '1' (torch.nn.Softshrink) is not supported" in message
     for name in (
         "Linear",
         "Flatten",

@@ -88,8 +88,8 @@ def test_non_finite_pairs_adapt_but_fail_the_check_by_name():
 
 
 def test_unknown_activation_is_unsupported():
-    with pytest.raises(UnsupportedModelError, match="'swish'"):
-        adapt([(np.ones((1, 1)), np.zeros(1))], activations="swish")
+    with pytest.raises(UnsupportedModelError, match="'swoosh'"):
+        adapt([(np.ones((1, 1)), np.zeros(1))], activations="swoosh")
 
 
 # -- .npz files ----------------------------------------------------------------------

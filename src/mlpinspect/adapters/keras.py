@@ -4,16 +4,29 @@ A ``keras.Sequential`` or functional ``keras.Model`` is read layer by layer
 when it is a chain (one input, one output, no branch) of
 
 - ``Dense`` with one of the activations ``linear``, ``relu``, ``sigmoid``,
-  ``tanh``, ``softmax`` or ``leaky_relu`` (Keras' slope 0.2); a ``Dense``
-  kernel is ``(in, out)`` and is transposed once to ``(out, in)``;
-- ``Activation`` with one of those, ``ReLU`` (without ``max_value`` or
-  ``threshold``), ``LeakyReLU``, ``Softmax`` over the last axis;
-- ``Flatten``, ``Reshape`` to a flat vector, ``Dropout`` (the identity at
-  inference), ``Identity``, ``InputLayer``, and nested models made of these.
+  ``tanh``, ``softmax``, ``log_softmax`` (over the last axis),
+  ``leaky_relu`` (Keras' slope 0.2), ``gelu`` (exact; ``approximate=True``
+  through ``functools.partial``), ``silu``/``swish``, ``mish``, ``elu``,
+  ``selu``, ``celu``, ``softplus``, ``softsign``, ``relu6``,
+  ``hard_sigmoid``, ``hard_silu``/``hard_swish``, ``hard_tanh``; a
+  ``Dense`` kernel is ``(in, out)`` and is transposed once to ``(out, in)``;
+- ``Activation`` with one of those, ``ReLU`` (``max_value`` makes it a
+  clip; ``threshold`` must be 0), ``LeakyReLU``, ``PReLU`` (per-unit slopes),
+  ``ELU``, ``Softmax`` over the last axis;
+- affine pieces folded exactly into the neighbouring ``Dense``:
+  ``BatchNormalization`` (its moving statistics: what the model computes
+  at inference), ``Normalization`` (adapted, or given its mean and
+  variance) and ``Rescaling`` (e.g. ``1 / 255``);
+- ``Flatten``, ``Reshape`` to a flat vector, ``Dropout``, ``AlphaDropout``,
+  ``GaussianDropout``, ``GaussianNoise`` (all the identity at inference),
+  ``Identity``, ``InputLayer``, and nested models made of these.
 
 The input shape is taken from ``model.input_shape``, e.g. ``(28, 28)``.
 Anything else raises :class:`~mlpinspect.UnsupportedModelError` naming the
-layer and its class. Any Keras backend works; the tests use ``torch``.
+layer and its class (``LayerNormalization`` normalises each sample by its own
+statistics, which is not affine). Any Keras backend works; the tests use
+``torch``. A saved ``.keras`` file is read by
+:class:`~mlpinspect.adapters.KerasFileAdapter`.
 
 The task comes from the output layer and, where that leaves a doubt, from
 the loss the model was compiled with (``model.loss``):
@@ -32,6 +45,7 @@ the loss the model was compiled with (``model.loss``):
 
 from __future__ import annotations
 
+import functools
 import sys
 from typing import Any
 
@@ -44,21 +58,41 @@ from ._chain import Step, as_float, build_mlp, check_options, import_optional
 __all__ = ["KerasAdapter"]
 
 SUPPORTED = (
-    "Dense (activation linear, relu, sigmoid, tanh, softmax, leaky_relu), "
-    "Activation, ReLU, LeakyReLU, Softmax(axis=-1), Flatten, Reshape to a vector, "
-    "Dropout, Identity, InputLayer, and nested Sequential/functional models of "
-    "these, chained without branches"
+    "Dense (activation linear, relu, sigmoid, tanh, softmax, log_softmax, "
+    "leaky_relu, gelu, silu, mish, elu, selu, celu, softplus, softsign, relu6, "
+    "hard_sigmoid, hard_silu, hard_tanh), Activation, ReLU, LeakyReLU, PReLU, ELU, "
+    "Softmax(axis=-1), BatchNormalization, Normalization, Rescaling, Flatten, "
+    "Reshape to a vector, Dropout, Identity, InputLayer, and nested "
+    "Sequential/functional models of these, chained without branches"
 )
 
-# Keras activation functions by __name__; leaky_relu's default slope is 0.2.
+# Keras activation functions by __name__ (with their default parameters).
 _ACTIVATIONS = {
     "linear": "identity",
     "relu": "relu",
     "sigmoid": "sigmoid",
     "tanh": "tanh",
     "softmax": "softmax",
+    "log_softmax": "log_softmax",
     "leaky_relu": "leaky_relu(0.2)",
+    "gelu": "gelu",
+    "silu": "silu",
+    "swish": "silu",
+    "mish": "mish",
+    "elu": "elu",
+    "selu": "selu",
+    "celu": "celu",
+    "softplus": "softplus",
+    "softsign": "softsign",
+    "relu6": "relu6",
+    "hard_sigmoid": "hardsigmoid",
+    "hard_silu": "hardswish",
+    "hard_swish": "hardswish",
+    "hard_tanh": "hardtanh",
 }
+
+_DROPOUTS = ("Dropout", "AlphaDropout", "GaussianDropout", "GaussianNoise",
+             "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D")  # fmt: skip
 
 
 def _label(layer: Any) -> str:
@@ -78,14 +112,128 @@ def _to_numpy(variable: Any) -> np.ndarray:
     return as_float(keras.ops.convert_to_numpy(variable))
 
 
+def _relu_name(label: str, slope: float, max_value: Any, threshold: float) -> str:
+    """Keras' ``relu(x, negative_slope, max_value, threshold)`` by name."""
+    if float(threshold) != 0.0:
+        raise UnsupportedModelError(
+            f"{label} has threshold={threshold}; only a ReLU bending at 0 is "
+            f"supported (threshold=0)"
+        )
+    if max_value is None:
+        return "relu" if slope == 0 else f"leaky_relu({float(slope)!r})"
+    if slope != 0:
+        raise UnsupportedModelError(
+            f"{label} has both negative_slope={slope} and max_value={max_value}; "
+            f"a clipped leaky ReLU has no mlpinspect activation"
+        )
+    return f"hardtanh(0.0, {float(max_value)!r})"
+
+
 def _activation(function: Any, label: str) -> str:
+    """The activation name of a Keras activation function (or a partial of one)."""
+    keywords: dict[str, Any] = {}
+    if isinstance(function, functools.partial) and not function.args:
+        keywords = dict(function.keywords)
+        function = function.func
     name = getattr(function, "__name__", None)
     module = getattr(function, "__module__", "") or ""
     if name in _ACTIVATIONS and module.startswith("keras"):
-        return _ACTIVATIONS[name]
+        unknown = set(keywords) - set(_KEYWORDS.get(name, ()))
+        if not unknown:
+            return _with_keywords(name, keywords, label)
     raise UnsupportedModelError(
-        f"{label} uses the activation {name or function!r}, which is not supported. "
+        f"{label} uses the activation {name or function!r}"
+        f"{f' with {keywords}' if keywords else ''}, which is not supported. "
         f"Supported: {SUPPORTED}"
+    )
+
+
+# The keyword arguments each function may be given through functools.partial.
+_KEYWORDS = {
+    "gelu": ("approximate",),
+    "leaky_relu": ("negative_slope",),
+    "elu": ("alpha",),
+    "celu": ("alpha",),
+    "relu": ("negative_slope", "max_value", "threshold"),
+    "softmax": ("axis",),
+    "log_softmax": ("axis",),
+}
+
+
+def _with_keywords(name: str, keywords: dict[str, Any], label: str) -> str:
+    if not keywords:
+        return _ACTIVATIONS[name]
+    if name == "gelu":
+        return "gelu_tanh" if keywords["approximate"] else "gelu"
+    if name == "leaky_relu":
+        return f"leaky_relu({float(keywords['negative_slope'])!r})"
+    if name in ("elu", "celu"):
+        return f"{name}({float(keywords['alpha'])!r})"
+    if name == "relu":
+        return _relu_name(
+            label, float(keywords.get("negative_slope", 0.0)),
+            keywords.get("max_value"), keywords.get("threshold", 0.0),
+        )  # fmt: skip
+    if keywords.get("axis", -1) not in (-1, 1):  # softmax, log_softmax
+        raise UnsupportedModelError(
+            f"{label} takes the {name} over axis={keywords['axis']}; only the last "
+            f"axis is supported"
+        )
+    return _ACTIVATIONS[name]
+
+
+def _axis_shape(layer: Any, label: str, rank: int) -> tuple[int, ...]:
+    """How a per-axis constant of a normalisation layer broadcasts over one
+    sample of ``rank`` axes: ``(-1,)`` for the last axis, ``(-1, 1, 1)`` ..."""
+    axis = layer.axis
+    axes = list(axis) if isinstance(axis, (list, tuple)) else [axis]
+    if len(axes) != 1:
+        raise UnsupportedModelError(
+            f"{label} normalises over the axes {axes}; only one axis is supported"
+        )
+    position = axes[0] if axes[0] >= 0 else rank + 1 + axes[0]  # batch is axis 0
+    if not 1 <= position <= rank:
+        raise UnsupportedModelError(f"{label}: axis {axes[0]} is out of range")
+    return (-1,) + (1,) * (rank - position)
+
+
+def _batch_norm(layer: Any, label: str, rank: int) -> Step:
+    mean = _to_numpy(layer.moving_mean).astype(np.float64)
+    var = _to_numpy(layer.moving_variance).astype(np.float64)
+    gamma = _to_numpy(layer.gamma).astype(np.float64) if layer.scale else 1.0
+    beta = _to_numpy(layer.beta).astype(np.float64) if layer.center else 0.0
+    scale = gamma / np.sqrt(var + float(layer.epsilon))
+    shift = beta - mean * scale
+    shape = _axis_shape(layer, label, rank)
+    return Step(
+        "scale_shift", label, scale=np.reshape(scale, shape),
+        shift=np.reshape(np.broadcast_to(shift, scale.shape), shape),
+    )  # fmt: skip
+
+
+def _normalization(layer: Any, label: str) -> Step:
+    keras = sys.modules["keras"]
+    if getattr(layer, "mean", None) is None:
+        raise InvalidParameterError(
+            f"{label} has no mean and variance yet: call layer.adapt(data) or give "
+            f"them (Normalization(mean=..., variance=...)) before adapting the model"
+        )
+    mean = _to_numpy(layer.mean).astype(np.float64)
+    var = _to_numpy(layer.variance).astype(np.float64)
+    std = np.maximum(np.sqrt(var), keras.backend.epsilon())
+    if layer.invert:
+        return Step("scale_shift", label, scale=std, shift=mean)
+    return Step("scale_shift", label, scale=1.0 / std, shift=-mean / std)
+
+
+def _rescaling(layer: Any, label: str) -> Step:
+    def values(v: Any) -> np.ndarray:
+        if hasattr(v, "shape") and not isinstance(v, np.ndarray):
+            return _to_numpy(v).astype(np.float64)  # a backend tensor
+        return np.asarray(v, dtype=np.float64)
+
+    return Step(
+        "scale_shift", label, scale=values(layer.scale), shift=values(layer.offset)
     )
 
 
@@ -155,17 +303,45 @@ def _steps(model: Any, rank: int) -> tuple[list[Step], int]:
             slope = float(layer.negative_slope)
             steps.append(Step("activation", label, activation=f"leaky_relu({slope!r})"))
         elif isinstance(layer, L.ReLU):
-            if layer.max_value is not None or float(layer.threshold) != 0.0:
-                raise UnsupportedModelError(
-                    f"{label} has max_value={layer.max_value} and threshold="
-                    f"{layer.threshold}; only a plain (leaky) ReLU is supported"
-                )
-            slope = float(layer.negative_slope)
-            act = "relu" if slope == 0 else f"leaky_relu({slope!r})"
+            act = _relu_name(
+                label, float(layer.negative_slope), layer.max_value, layer.threshold
+            )
             steps.append(Step("activation", label, activation=act))
+        elif isinstance(layer, L.PReLU):
+            slopes = _to_numpy(layer.alpha)
+            if slopes.size == 1:
+                act = f"leaky_relu({float(slopes.reshape(-1)[0])!r})"
+                steps.append(Step("activation", label, activation=act))
+            elif rank != 1:
+                raise UnsupportedModelError(
+                    f"{label} has slopes of shape {slopes.shape} over a sample of "
+                    f"{rank} axes; per-unit slopes are supported after a Dense layer"
+                )
+            else:
+                steps.append(
+                    Step("activation", label, activation="prelu",
+                         params=slopes.reshape(-1))
+                )  # fmt: skip
+        elif isinstance(layer, L.ELU):
+            alpha = float(layer.alpha)
+            steps.append(Step("activation", label, activation=f"elu({alpha!r})"))
+        elif isinstance(layer, L.BatchNormalization):
+            steps.append(_batch_norm(layer, label, rank))
+        elif isinstance(layer, L.Normalization):
+            steps.append(_normalization(layer, label))
+        elif isinstance(layer, L.Rescaling):
+            steps.append(_rescaling(layer, label))
+        elif isinstance(layer, (L.LayerNormalization, L.GroupNormalization,
+                                L.UnitNormalization)):  # fmt: skip
+            raise UnsupportedModelError(
+                f"{label} normalises each sample by its own statistics, which is "
+                f"not an affine map and has no MLP equivalent; only "
+                f"BatchNormalization, Normalization and Rescaling fold into a "
+                f"Dense layer"
+            )
         elif isinstance(layer, L.Softmax):
             axis = layer.axis
-            if axis not in (-1, 1, [-1], [1], (-1,), (1,)):
+            if axis not in (-1, rank, [-1], [rank], (-1,), (rank,)):
                 raise UnsupportedModelError(
                     f"{label} takes the softmax over axis={axis}; only the last "
                     f"axis is supported"
@@ -189,7 +365,9 @@ def _steps(model: Any, rank: int) -> tuple[list[Step], int]:
                 )
             steps.append(Step("flatten", label))
             rank = 1
-        elif isinstance(layer, (L.Dropout, L.InputLayer, L.Identity)):
+        elif isinstance(layer, (L.InputLayer, L.Identity)) or (
+            type(layer).__name__ in _DROPOUTS
+        ):
             steps.append(Step("identity", label))
         else:
             raise UnsupportedModelError(

@@ -12,23 +12,44 @@ The book's sigmoid outputs are one-vs-rest: several outputs are a
 ``"multiclass"`` model (the prediction is the largest output), one output a
 ``"binary"`` one. Say otherwise with ``adapt(net, task=...)``, and name the
 classes with ``class_names=``.
+
+The path of a ``.json`` file written by ``network2.py``'s ``Network.save``
+(``{"sizes": ..., "weights": ..., "biases": ..., "cost": ...}``) is read by
+:class:`NielsenFileAdapter`: plain JSON, nothing runs, and the nested lists
+are checked (a ragged matrix or a wrong size is named) before any array is
+built.
 """
 
 from __future__ import annotations
 
+import json
+import os
 from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
-from ..errors import InvalidParameterError
+from ..errors import InvalidParameterError, ModelFileError
 from ..mlp import MLP, Dense
-from ._chain import check_options
+from ._chain import check_options, is_path
 from .weights import resolve_activations
 
-__all__ = ["NielsenAdapter"]
+__all__ = ["NielsenAdapter", "NielsenFileAdapter"]
 
 _KEYS = ("sizes", "weights", "biases")
+
+
+def _numbers(value: Any, name: str) -> np.ndarray:
+    """A nested list (or array) of numbers as an array, or say what is wrong."""
+    try:
+        arr = np.asarray(value, dtype=np.float64) if isinstance(value, list) else (
+            np.asarray(value))  # fmt: skip
+    except (TypeError, ValueError) as exc:
+        raise InvalidParameterError(
+            f"`{name}` must be a matrix of numbers (rows of equal length); could not "
+            f"read it: {exc}"
+        ) from None
+    return arr
 
 
 def _get(obj: Any, key: str) -> Any:
@@ -96,7 +117,7 @@ class NielsenAdapter:
         acts = resolve_activations(options.get("activations", "sigmoid"), n)
         layers = []
         for i, (w, b) in enumerate(zip(weights, biases)):
-            w, b = np.asarray(w), np.asarray(b)
+            w, b = _numbers(w, f"weights[{i}]"), _numbers(b, f"biases[{i}]")
             expected = (sizes[i + 1], sizes[i])
             if w.shape != expected:
                 hint = (
@@ -116,3 +137,61 @@ class NielsenAdapter:
             layers.append(Dense(w, b.reshape(-1), acts[i], name=f"weights[{i}]"))
         label = None if isinstance(obj, Mapping) else type(obj).__name__
         return MLP(layers, name=label)
+
+
+class NielsenFileAdapter:
+    """Adapt the path of a ``.json`` file saved by Nielsen's ``network2.py``.
+
+    Notes
+    -----
+    Options of ``adapt(path, **options)``:
+
+    ``activations`` : str or sequence of str, optional
+        Defaults to ``"sigmoid"`` in every layer, as in the book.
+
+    Examples
+    --------
+    >>> import json, pathlib, tempfile
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "net.json"
+    >>> _ = path.write_text(json.dumps({
+    ...     "sizes": [2, 3, 1],
+    ...     "weights": [[[0.1, 0.2], [0.3, 0.4], [0.5, 0.6]], [[1.0, -1.0, 0.5]]],
+    ...     "biases": [[[0.0], [0.1], [0.2]], [[0.3]]],
+    ...     "cost": "CrossEntropyCost"}))
+    >>> NielsenFileAdapter().adapt(path)
+    MLP(2-3-1, activations=[sigmoid, sigmoid], task='binary', name='net.json')
+    """
+
+    name = "nielsen-json"
+    description = "paths of .json files saved by Nielsen's network2.py"
+
+    def can_adapt(self, obj: Any) -> bool:
+        return is_path(obj, ".json")
+
+    def adapt(self, obj: Any, **options: Any) -> MLP:
+        check_options(options, self.name, ("activations",))
+        path = os.fspath(obj)
+        if not os.path.isfile(path):
+            raise ModelFileError(f"no JSON file at {path!r}")
+        try:
+            with open(path, encoding="utf-8") as handle:
+                data = json.load(handle)
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise ModelFileError(
+                f"{path!r} is not a readable JSON file: {exc}"
+            ) from None
+        missing = [k for k in _KEYS if not isinstance(data, dict) or k not in data]
+        if missing:
+            raise ModelFileError(
+                f"{path!r} is not a network saved by network2.py: it lacks "
+                f"{', '.join(map(repr, missing))} (network2.py saves 'sizes', "
+                f"'weights', 'biases' and 'cost')"
+            )
+        for key in ("weights", "biases"):
+            if not isinstance(data[key], list):
+                raise ModelFileError(f"{path!r}: {key!r} must be a list of matrices")
+        try:
+            mlp = NielsenAdapter().adapt(data, **options)
+        except InvalidParameterError as exc:
+            raise ModelFileError(f"{path!r}: {exc}") from None
+        return mlp.replace(name=os.path.basename(path))

@@ -4,14 +4,28 @@ The graph must be a chain (one input, one output, no branch) of
 
 - ``Gemm`` with the weight as an initializer (any ``alpha``, ``beta`` and
   ``transB``; ``transA=0``) and an optional bias initializer;
-- ``MatMul`` by an initializer, optionally followed by ``Add`` of an
-  initializer (in either operand order);
-- ``Relu``, ``Sigmoid``, ``Tanh``, ``LeakyRelu`` (its ``alpha`` is the slope),
-  ``Softmax`` over the last axis, ``Identity``, ``Dropout`` (the identity at
-  inference), ``Flatten`` with ``axis=1`` and ``Reshape`` to
-  ``(batch, features)`` with a constant shape.
+- ``MatMul`` by an initializer (a bias ``Add`` after it is folded in);
+- the activations ``Relu``, ``Sigmoid``, ``Tanh``, ``LeakyRelu`` (its
+  ``alpha`` is the slope), ``PRelu`` (per-unit slopes), ``Gelu``
+  (``approximate`` ``"none"`` or ``"tanh"``), ``Elu``, ``Selu``, ``Celu``,
+  ``Softplus``, ``Softsign``, ``HardSigmoid`` (its ``alpha`` and ``beta``),
+  ``HardSwish``, ``Mish``, ``Swish`` (``alpha=1``), ``Clip`` (ReLU6,
+  Hardtanh; ``min=0`` alone is a ReLU), and ``Softmax`` or ``LogSoftmax``
+  over the last axis at the end;
+- the same activations written out as small subgraphs, as exporters do:
+  ``x * Sigmoid(x)`` (SiLU), GELU from ``Erf`` or ``Tanh``, Mish from
+  ``Softplus`` and ``Tanh``, PyTorch's thresholded softplus (``Where``);
+  such a subgraph is recognised by evaluating it and comparing it with the
+  known activations;
+- affine pieces folded exactly into the neighbouring linear layer:
+  ``BatchNormalization`` in inference mode, and ``Add``, ``Sub``, ``Mul``,
+  ``Div`` by a constant and ``Neg`` (``(x - mean) / std``, ``x / 255``);
+- ``Identity``, ``Dropout`` (the identity at inference), ``Flatten`` with
+  ``axis=1`` and ``Reshape`` to ``(batch, features)`` with a constant shape.
 
-Weights may be initializers or ``Constant`` nodes. Anything else raises
+Weights may be initializers or ``Constant`` nodes; an initializer whose
+declared dimensions do not match the values it holds is refused naming it
+(:class:`~mlpinspect.ModelFileError`). Anything else raises
 :class:`~mlpinspect.UnsupportedModelError` naming the node's name and
 ``op_type``. The input shape is read from the graph's input, e.g.
 ``(28, 28)`` for an input declared ``[batch, 28, 28]``. The ``onnx`` package
@@ -26,6 +40,7 @@ stays None until given: ``adapt(model, task="binary")`` or
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 from collections import defaultdict
@@ -33,6 +48,7 @@ from typing import Any
 
 import numpy as np
 
+from ..activations import get_activation
 from ..errors import ModelFileError, UnsupportedModelError
 from ..mlp import MLP
 from ._chain import (
@@ -48,12 +64,29 @@ __all__ = ["OnnxAdapter"]
 
 SUPPORTED = (
     "Gemm (transA=0), MatMul + Add with initializer weights, Relu, Sigmoid, Tanh, "
-    "LeakyRelu, Softmax (last axis), Identity, Dropout, Flatten (axis=1), Reshape "
-    "to (batch, features), chained without branches"
+    "LeakyRelu, PRelu, Gelu, Elu, Selu, Celu, Softplus, Softsign, HardSigmoid, "
+    "HardSwish, Mish, Swish, Clip, Softmax/LogSoftmax (last axis), "
+    "BatchNormalization, Add/Sub/Mul/Div by constants, Neg, Identity, Dropout, "
+    "Flatten (axis=1), Reshape to (batch, features), chained without branches"
 )
 
-_ACTIVATIONS = {"Relu": "relu", "Sigmoid": "sigmoid", "Tanh": "tanh"}
+_ACTIVATIONS = {
+    "Relu": "relu",
+    "Sigmoid": "sigmoid",
+    "Tanh": "tanh",
+    "Softplus": "softplus",
+    "Softsign": "softsign",
+    "HardSwish": "hardswish",
+    "Mish": "mish",
+}
 _IDENTITIES = ("Identity", "Dropout")
+# ONNX's Selu defaults: SELU's constants rounded to float32.
+_SELU = (np.float32(1.6732632423543772), np.float32(1.0507009873554805))
+
+
+def _short(value: float) -> float:
+    """A float32 attribute by its shortest spelling (0.2, not 0.2000000029)."""
+    return float(str(np.float32(value)))
 
 
 def _label(node: Any) -> str:
@@ -83,6 +116,83 @@ def _load(obj: Any) -> Any:
         raise ModelFileError(f"{path!r} is not a readable ONNX model: {exc}") from None
 
 
+def _erf(args: list, attrs: dict) -> np.ndarray:
+    from scipy.special import erf
+
+    return erf(args[0])
+
+
+def _where(args: list, attrs: dict) -> np.ndarray:
+    return np.where(args[0], args[1], args[2])
+
+
+# Elementwise operators a written-out activation may use, evaluated in float64.
+_ELEMENTWISE: dict[str, Any] = {
+    "Add": lambda a, k: a[0] + a[1],
+    "Sub": lambda a, k: a[0] - a[1],
+    "Mul": lambda a, k: a[0] * a[1],
+    "Div": lambda a, k: a[0] / a[1],
+    "Pow": lambda a, k: np.power(a[0], a[1]),
+    "Sqrt": lambda a, k: np.sqrt(a[0]),
+    "Exp": lambda a, k: np.exp(a[0]),
+    "Log": lambda a, k: np.log(a[0]),
+    "Neg": lambda a, k: -a[0],
+    "Abs": lambda a, k: np.abs(a[0]),
+    "Reciprocal": lambda a, k: 1.0 / a[0],
+    "Erf": _erf,
+    "Tanh": lambda a, k: np.tanh(a[0]),
+    "Sigmoid": lambda a, k: get_activation("sigmoid")(a[0]),
+    "Softplus": lambda a, k: np.logaddexp(0, a[0]),
+    "Relu": lambda a, k: np.maximum(a[0], 0),
+    "Greater": lambda a, k: a[0] > a[1],
+    "Less": lambda a, k: a[0] < a[1],
+    "GreaterOrEqual": lambda a, k: a[0] >= a[1],
+    "LessOrEqual": lambda a, k: a[0] <= a[1],
+    "Where": _where,
+    "Max": lambda a, k: np.maximum(a[0], a[1]) if len(a) > 1 else a[0],
+    "Min": lambda a, k: np.minimum(a[0], a[1]) if len(a) > 1 else a[0],
+    "Identity": lambda a, k: a[0],
+}
+# What a written-out activation is compared with (the closest one is taken).
+_CANDIDATES = ("silu", "gelu", "gelu_tanh", "mish", "softplus",
+               "softplus(1.0, 20.0)", "hardswish", "hardsigmoid", "selu", "elu",
+               "softsign", "relu6", "relu", "sigmoid", "tanh")  # fmt: skip
+
+
+def _tensor_values(tensor: Any, to_array: Any) -> np.ndarray:
+    """The values of a TensorProto, refusing one whose dimensions disagree with
+    its data (before anything of the declared size is allocated)."""
+    dims = [int(d) for d in tensor.dims]
+    count = int(np.prod(dims)) if dims else 1
+    name = tensor.name or "(unnamed)"
+    if any(d < 0 for d in dims):
+        raise ModelFileError(f"the initializer {name!r} has negative dimensions {dims}")
+    onnx = sys.modules["onnx"]
+    external = tensor.data_location == onnx.TensorProto.EXTERNAL
+    if tensor.HasField("raw_data") and not external:
+        itemsize = _itemsize(tensor.data_type)
+        if itemsize and len(tensor.raw_data) != count * itemsize:
+            raise ModelFileError(
+                f"the initializer {name!r} declares dimensions {dims} ({count} "
+                f"values, {count * itemsize} bytes) but holds {len(tensor.raw_data)} "
+                f"bytes; the file is corrupt"
+            )
+    try:
+        return to_array(tensor)
+    except (ValueError, TypeError) as exc:
+        raise ModelFileError(
+            f"the initializer {name!r} (dimensions {dims}) cannot be read: {exc}"
+        ) from None
+
+
+def _itemsize(data_type: int) -> int:
+    helper = sys.modules["onnx.helper"]
+    try:
+        return int(np.dtype(helper.tensor_dtype_to_np_dtype(data_type)).itemsize)
+    except Exception:  # types numpy does not know (bfloat16, float8): skip
+        return 0
+
+
 class _Reader:
     """Walks an ONNX graph, collecting :class:`Step` objects."""
 
@@ -94,7 +204,7 @@ class _Reader:
         self.constants: dict[str, Any] = {t.name: t for t in self.graph.initializer}
         self.arrays: dict[str, np.ndarray] = {}
         self.steps: list[Step] = []
-        self.pending_add = False  # the last step is a MatMul waiting for a bias
+        self.rank = 1  # axes of one sample where the chain is
 
     def constant(self, name: str) -> np.ndarray | None:
         if name in self.arrays:
@@ -102,7 +212,7 @@ class _Reader:
         tensor = self.constants.get(name)
         if tensor is None:
             return None
-        self.arrays[name] = arr = as_float(self.to_array(tensor))
+        self.arrays[name] = arr = as_float(_tensor_values(tensor, self.to_array))
         return arr
 
     def read(self) -> tuple[list[Step], tuple[int, ...] | None, str]:
@@ -113,13 +223,10 @@ class _Reader:
                 f"the ONNX graph has {len(inputs)} inputs and {len(graph.output)} "
                 f"outputs; an MLP has one of each"
             )
+        dims = _dims(inputs[0])
+        self.rank = max(len(dims) - 1, 1)
         current = inputs[0].name
-        users: dict[str, list[str]] = defaultdict(list)
-        for node in graph.node:
-            for name in node.input:
-                users[name].append(repr(node.name or node.op_type))
-        for output in graph.output:
-            users[output.name].append("the graph output")
+        nodes = []
         for node in graph.node:
             if node.op_type == "Constant" and node.domain in ("", "ai.onnx"):
                 attrs = _attributes(node)
@@ -128,13 +235,33 @@ class _Reader:
                         f"{_label(node)}: only tensor constants ('value') are supported"
                     )
                 self.constants[node.output[0]] = attrs["value"]
-                continue
+            else:
+                nodes.append(node)
+        users: dict[str, list[Any]] = defaultdict(list)
+        for node in nodes:
+            for name in dict.fromkeys(node.input):
+                if name and name not in self.constants:
+                    users[name].append(node)
+        n_out_users = {o.name for o in graph.output}
+        i = 0
+        while i < len(nodes):
+            node = nodes[i]
             label = _label(node)
             if node.domain not in ("", "ai.onnx"):
                 raise UnsupportedModelError(
                     f"{label} is from the operator domain {node.domain!r}, not "
                     f"supported. Supported: {SUPPORTED}"
                 )
+            consumers = users[current] + (
+                ["the graph output"] if current in n_out_users else []
+            )
+            if len(consumers) > 1:
+                # An elementwise function written out as a small subgraph
+                # (x * sigmoid(x), GELU from Erf, ...)?
+                end = self.subgraph(nodes, i, current, users)
+                current = nodes[end].output[0]
+                i = end + 1
+                continue
             data = [n for n in node.input if n and n not in self.constants]
             if len(data) != 1:
                 raise UnsupportedModelError(
@@ -142,24 +269,93 @@ class _Reader:
                     f"({', '.join(map(repr, data))}): a branch or residual "
                     f"connection, which an MLP cannot express. Supported: {SUPPORTED}"
                 )
-            if data[0] != current or len(users[current]) != 1:
+            if data[0] != current:
                 raise UnsupportedModelError(
-                    f"the tensor {data[0]!r} feeds several nodes "
-                    f"({', '.join(users[data[0]])}): a branch or residual connection, "
-                    f"which an MLP cannot express; {label} is one of them"
+                    f"{label} reads {data[0]!r}, not the end of the chain "
+                    f"({current!r}): a branch, which an MLP cannot express"
                 )
             self.step(node, label, data[0])
             current = node.output[0]
+            i += 1
         if graph.output[0].name != current:
             raise UnsupportedModelError(
                 f"the ONNX graph's output {graph.output[0].name!r} is not the end of "
                 f"the chain of nodes ({current!r})"
             )
-        dims = _dims(inputs[0])
         input_shape = None
         if len(dims) >= 2 and all(isinstance(d, int) and d > 0 for d in dims[1:]):
             input_shape = tuple(dims[1:])
         return self.steps, input_shape, graph.name
+
+    def subgraph(
+        self, nodes: list[Any], start: int, source: str, users: dict[str, list[Any]]
+    ) -> int:
+        """Read the nodes from ``start`` on as one elementwise activation of
+        ``source``; return the index of the node that produces its value."""
+        names = ", ".join(repr(n.name or n.op_type) for n in users[source])
+        branch = UnsupportedModelError(
+            f"the tensor {source!r} feeds several nodes ({names}): a branch or "
+            f"residual connection, which an MLP cannot express; an elementwise "
+            f"activation written out as nodes (x * Sigmoid(x)) is read when it "
+            f"uses only {', '.join(sorted(_ELEMENTWISE))} and scalar constants"
+        )
+        available = {source}
+        inside: set[int] = set()
+        unknown: UnsupportedModelError | None = None
+        for j in range(start, len(nodes)):
+            node = nodes[j]
+            data = {n for n in node.input if n and n not in self.constants}
+            scalars = all(
+                self.constant(n).size == 1 for n in node.input if n in self.constants
+            )
+            if node.op_type not in _ELEMENTWISE or not data <= available or not scalars:
+                break
+            inside.add(id(node))
+            available.add(node.output[0])
+            # Closed: everything computed so far, but the last output, is used
+            # inside the region only. A closed region may still be part of a
+            # longer one (GELU's x (1 + erf(x / sqrt 2)) before its * 0.5).
+            if all(
+                all(id(u) in inside for u in users[name])
+                for name in available - {node.output[0]}
+            ):
+                try:
+                    self.identify(nodes[start : j + 1], source)
+                except UnsupportedModelError as exc:
+                    unknown = exc
+                    continue
+                return j
+        raise unknown if unknown is not None else branch
+
+    def identify(self, region: list[Any], source: str) -> None:
+        """Append the activation the region computes, or refuse naming it."""
+        z = np.concatenate([np.linspace(-12.0, 12.0, 4801), [25.0, 40.0, -40.0]])
+        values = {source: z}
+        with np.errstate(all="ignore"):
+            for node in region:
+                args = [
+                    values[n] if n in values else self.constant(n).astype(np.float64)
+                    for n in node.input
+                    if n
+                ]
+                values[node.output[0]] = _ELEMENTWISE[node.op_type](
+                    args, _attributes(node)
+                )
+        got = np.broadcast_to(values[region[-1].output[0]], z.shape)
+        best, error = None, np.inf
+        for name in _CANDIDATES:
+            expected = get_activation(name)(z)
+            with np.errstate(invalid="ignore"):
+                worst = float(np.max(np.abs(got - expected) / (1.0 + np.abs(expected))))
+            if worst < error:
+                best, error = name, worst
+        labels = " -> ".join(_label(n) for n in region)
+        if best is None or not error <= 1e-5:
+            raise UnsupportedModelError(
+                f"{labels} compute an elementwise function of {source!r} that is "
+                f"none of the activations mlpinspect knows"
+            )
+        self.steps.append(Step("activation", labels, activation=best))
 
     def weight(self, node: Any, index: int, label: str) -> np.ndarray:
         name = node.input[index] if len(node.input) > index else ""
@@ -174,7 +370,7 @@ class _Reader:
     def step(self, node: Any, label: str, data: str) -> None:
         op = node.op_type
         attrs = _attributes(node)
-        pending, self.pending_add = self.pending_add, False
+        act = functools.partial(Step, "activation", label)
         if op == "Gemm":
             self.gemm(node, label, attrs, data)
         elif op == "MatMul":
@@ -189,44 +385,70 @@ class _Reader:
                     f"{label}: the weight must be 2-D; got shape {weight.shape}"
                 )
             self.steps.append(Step("linear", label, weight=weight.T))
-            self.pending_add = True
-        elif op == "Add":
-            if not pending:
-                raise UnsupportedModelError(
-                    f"{label} adds a constant that does not follow a MatMul; only "
-                    f"MatMul + Add (a bias) is supported"
-                )
-            other = node.input[1] if node.input[0] == data else node.input[0]
-            bias = self.constant(other)
-            step = self.steps[-1]
-            n_out = step.weight.shape[0]
-            if (
-                bias is None
-                or bias.size not in (1, n_out)
-                or (bias.ndim > 1 and bias.shape[-1] != bias.size)
-            ):
-                raise UnsupportedModelError(
-                    f"{label}: the added bias must be a constant of {n_out} values "
-                    f"(one per unit); got shape {getattr(bias, 'shape', None)}"
-                )
-            step.bias = np.broadcast_to(bias.reshape(-1), (n_out,))
-            step.label = f"{step.label} + {label}"
+        elif op in ("Add", "Sub", "Mul", "Div", "Neg"):
+            self.arithmetic(node, label, data)
+        elif op == "BatchNormalization":
+            self.batch_norm(node, label, attrs)
         elif op in _ACTIVATIONS:
-            self.steps.append(Step("activation", label, activation=_ACTIVATIONS[op]))
+            self.steps.append(act(activation=_ACTIVATIONS[op]))
         elif op == "LeakyRelu":
-            # A float32 attribute: keep its shortest spelling (0.2, not 0.2000000029).
-            slope = float(str(np.float32(attrs.get("alpha", 0.01))))
+            slope = _short(attrs.get("alpha", 0.01))
+            self.steps.append(act(activation=f"leaky_relu({slope!r})"))
+        elif op == "PRelu":
+            slopes = self.weight(node, 1, label)
+            if slopes.size == 1:
+                slope = _short(slopes.reshape(-1)[0])
+                self.steps.append(act(activation=f"leaky_relu({slope!r})"))
+            else:
+                self.steps.append(act(activation="prelu", params=slopes.reshape(-1)))
+        elif op == "Gelu":
+            approximate = attrs.get("approximate", b"none")
+            if isinstance(approximate, bytes):
+                approximate = approximate.decode()
+            if approximate not in ("none", "tanh"):
+                raise UnsupportedModelError(
+                    f"{label} has approximate={approximate!r}; 'none' or 'tanh' "
+                    f"are read"
+                )
             self.steps.append(
-                Step("activation", label, activation=f"leaky_relu({slope!r})")
+                act(activation="gelu" if approximate == "none" else "gelu_tanh")
             )
-        elif op == "Softmax":
+        elif op in ("Elu", "Celu"):
+            alpha = _short(attrs.get("alpha", 1.0))
+            self.steps.append(act(activation=f"{op.lower()}({alpha!r})"))
+        elif op == "Selu":
+            given = (np.float32(attrs.get("alpha", _SELU[0])),
+                     np.float32(attrs.get("gamma", _SELU[1])))  # fmt: skip
+            if given != _SELU:
+                raise UnsupportedModelError(
+                    f"{label} has alpha={given[0]} and gamma={given[1]}; only SELU's "
+                    f"own constants (the defaults) are supported"
+                )
+            self.steps.append(act(activation="selu"))
+        elif op == "Swish":
+            if _short(attrs.get("alpha", 1.0)) != 1.0:
+                raise UnsupportedModelError(
+                    f"{label} has alpha={attrs['alpha']}; only alpha=1 (SiLU) is "
+                    f"supported"
+                )
+            self.steps.append(act(activation="silu"))
+        elif op == "HardSigmoid":
+            alpha, beta = (
+                _short(attrs.get("alpha", 0.2)),
+                _short(attrs.get("beta", 0.5)),
+            )
+            self.steps.append(act(activation=f"hardsigmoid({alpha!r}, {beta!r})"))
+        elif op == "Clip":
+            self.clip(node, label, attrs)
+        elif op in ("Softmax", "LogSoftmax"):
             axis = attrs.get("axis", -1)
             if axis not in (-1, 1):
                 raise UnsupportedModelError(
-                    f"{label} takes the softmax over axis={axis}; only the last axis "
-                    f"(-1, or 1 for (batch, features)) is supported"
+                    f"{label} takes the {op.lower()[:-7]}softmax over axis={axis}; "
+                    f"only the last axis (-1, or 1 for (batch, features)) is supported"
                 )
-            self.steps.append(Step("activation", label, activation="softmax"))
+            name = "softmax" if op == "Softmax" else "log_softmax"
+            self.steps.append(act(activation=name))
         elif op in _IDENTITIES:
             if len(node.output) > 1 and node.output[1]:
                 raise UnsupportedModelError(f"{label}: the dropout mask is used")
@@ -238,13 +460,91 @@ class _Reader:
                     f"sample) is supported"
                 )
             self.steps.append(Step("flatten", label))
+            self.rank = 1
         elif op == "Reshape":
             self.reshape(node, label, attrs)
+            self.rank = 1
         else:
             raise UnsupportedModelError(
                 f"{label} is not supported: mlpinspect reads multilayer perceptrons "
                 f"only. Supported: {SUPPORTED}"
             )
+
+    def arithmetic(self, node: Any, label: str, data: str) -> None:
+        op = node.op_type
+        if op == "Neg":
+            self.steps.append(Step("scale_shift", label, scale=-1.0))
+            return
+        first = node.input[0] == data
+        other = node.input[1] if first else node.input[0]
+        c = self.constant(other)
+        if c is None:  # pragma: no cover - only constants reach here
+            raise UnsupportedModelError(f"{label}: {other!r} is not a constant")
+        c = c.astype(np.float64)
+        if op == "Add":
+            step = Step("scale_shift", label, shift=c)
+        elif op == "Sub":
+            step = (
+                Step("scale_shift", label, shift=-c)
+                if first
+                else Step("scale_shift", label, scale=-1.0, shift=c)
+            )
+        elif op == "Mul":
+            step = Step("scale_shift", label, scale=c)
+        elif first:  # x / c
+            step = Step("scale_shift", label, scale=1.0 / c)
+        else:
+            raise UnsupportedModelError(
+                f"{label} divides a constant by the tensor (c / x), which is not an "
+                f"affine map"
+            )
+        self.steps.append(step)
+
+    def batch_norm(self, node: Any, label: str, attrs: dict[str, Any]) -> None:
+        if attrs.get("training_mode", 0) or (len(node.output) > 1 and any(
+                node.output[1:])):  # fmt: skip
+            raise UnsupportedModelError(
+                f"{label} is in training mode (it uses and updates the batch's "
+                f"statistics); export the model in inference mode"
+            )
+        scale, bias, mean, var = (
+            self.weight(node, k, label).astype(np.float64) for k in (1, 2, 3, 4)
+        )
+        factor = scale / np.sqrt(var + float(attrs.get("epsilon", 1e-5)))
+        shift = np.broadcast_to(bias - mean * factor, factor.shape)
+        shape = (-1,) + (1,) * (self.rank - 1)  # the channel axis is axis 1
+        self.steps.append(
+            Step(
+                "scale_shift",
+                label,
+                scale=factor.reshape(shape),
+                shift=shift.reshape(shape),
+            )
+        )
+
+    def clip(self, node: Any, label: str, attrs: dict[str, Any]) -> None:
+        def bound(index: int, key: str) -> float | None:
+            if len(node.input) > index and node.input[index]:
+                value = self.weight(node, index, label)
+                return float(value.reshape(-1)[0])
+            return float(attrs[key]) if key in attrs else None
+
+        low, high = bound(1, "min"), bound(2, "max")
+        finite = np.finfo(np.float32).max  # opset 6's defaults: the float limits
+        if high is not None and high >= finite:
+            high = None
+        if low is not None and low <= -finite:
+            low = None
+        if low == 0.0 and high is None:
+            name = "relu"
+        elif low is not None and high is not None:
+            name = f"hardtanh({_short(low)!r}, {_short(high)!r})"
+        else:
+            raise UnsupportedModelError(
+                f"{label} clips to [{low}, {high}]; a clip with one open end is only "
+                f"supported as a ReLU (min=0, no max)"
+            )
+        self.steps.append(Step("activation", label, activation=name))
 
     def gemm(self, node: Any, label: str, attrs: dict[str, Any], data: str) -> None:
         if attrs.get("transA", 0) != 0 or node.input[0] != data:
