@@ -47,6 +47,7 @@ from .datasets import load_mnist, load_mnist_sample
 from .errors import (
     DatasetError,
     DownloadError,
+    ExperimentError,
     InvalidParameterError,
     MlpinspectError,
     ModelFileError,
@@ -69,6 +70,7 @@ __all__ = [
     "DownloadError",
     "Drift",
     "EffectiveWeights",
+    "ExperimentError",
     "ForwardTrace",
     "History",
     "InvalidParameterError",
