@@ -180,6 +180,8 @@ def _run_task(
 # -- parallel execution -----------------------------------------------------------
 
 
+_WAVE_PER_WORKER = 4  # runs per worker per wave, for backends that cannot stream
+
 _BACKEND_NAMES = {
     "LokyBackend": "loky",
     "MultiprocessingBackend": "multiprocessing",
@@ -214,15 +216,25 @@ def _execute(
     say(f"training {len(runs)} run{'s' if len(runs) != 1 else ''} on {n_workers} "
         f"worker{plural} ({kind})")  # fmt: skip
     shipped = _data.ship(data.arrays(), backend)
-    parallel = Parallel(n_jobs=n_workers, return_as="generator_unordered")
-    tasks = (
+    tasks = [
         delayed(_run_task)(
             run.key, run.settings, run.seed, items, monitor, keep, *shipped
         )
         for run in runs
-    )
-    for key, outcome, network in parallel(tasks):
-        report(key, outcome, network)
+    ]
+    if getattr(backend, "supports_return_generator", False):
+        # Each run comes back as soon as it finishes, in any order.
+        parallel = Parallel(n_jobs=n_workers, return_as="generator_unordered")
+        for key, outcome, network in parallel(tasks):
+            report(key, outcome, network)
+        return
+    # A backend that cannot stream results (Ray's): waves of a few runs per
+    # worker, each reported (and cached) when it is done, on the same workers.
+    wave = _WAVE_PER_WORKER * n_workers
+    with Parallel(n_jobs=n_workers) as parallel:
+        for start in range(0, len(tasks), wave):
+            for key, outcome, network in parallel(tasks[start : start + wave]):
+                report(key, outcome, network)
 
 
 # -- the public function ----------------------------------------------------------
