@@ -59,8 +59,14 @@ def test_each_run_is_one_json_record_keyed_by_its_ingredients(tmp_path):
     # The documented key: SHA-256 of the ingredients, sorted keys, no spaces.
     text = json.dumps(ingredients, sort_keys=True, separators=(",", ":"))
     assert table[0]["key"] == hashlib.sha256(text.encode()).hexdigest()[:32]
-    assert set(ingredients) == {"cache_format", "settings", "seed", "data",
-                                "evaluate", "monitor"}  # fmt: skip
+    assert set(ingredients) == {
+        "cache_format",
+        "settings",
+        "seed",
+        "data",
+        "evaluate",
+        "monitor",
+    }
     assert ingredients["settings"]["sizes"] == [6, 2, 3]
     assert ingredients["settings"]["activation"] == ["sigmoid", "sigmoid"]
     assert ingredients["seed"] == 0 and ingredients["evaluate"] == ["accuracy"]
@@ -92,15 +98,20 @@ def test_the_key_follows_the_data_the_settings_and_the_evaluations(tmp_path):
     X = TRAIN[0].copy()
     X[0, 0] += 1e-12  # one value of the training data
     assert _run(tmp_path, train=(X, TRAIN[1]), seeds=[0]).n_cached == 0
-    assert _run(tmp_path, train=(X.astype(np.float32), TRAIN[1]), seeds=[0]
-                ).n_cached == 0  # fmt: skip
+    assert (
+        _run(tmp_path, train=(X.astype(np.float32), TRAIN[1]), seeds=[0]).n_cached == 0
+    )
     assert _run(tmp_path, test=_data(60, seed=2), seeds=[0]).n_cached == 0
     assert _run(tmp_path, {**GRID, "batch_size": 5}, seeds=[0]).n_cached == 0
     assert _run(tmp_path, evaluate=["accuracy", "drift"], seeds=[0]).n_cached == 0
     # A name is a label: the same runs.
-    named = [{"name": f"run {i}", **c} for i, c in enumerate(
-        [{"hidden": h, "l2": l2, "epochs": 2} for h in (2, 3) for l2 in (0.0, 0.5)])]
-    relabelled = _run(tmp_path, named, seeds=[0])  # fmt: skip
+    named = [
+        {"name": f"run {i}", **c}
+        for i, c in enumerate(
+            [{"hidden": h, "l2": l2, "epochs": 2} for h in (2, 3) for l2 in (0.0, 0.5)]
+        )
+    ]
+    relabelled = _run(tmp_path, named, seeds=[0])
     assert relabelled.n_cached == 4
     assert relabelled.column("key") == base.column("key")
     assert relabelled.column("name") == ["run 0", "run 1", "run 2", "run 3"]
@@ -159,8 +170,9 @@ def test_trained_networks_are_kept_as_npz_and_read_back(tmp_path):
     (tmp_path / f"{first[1]['key']}.npz").unlink()
     third = _run(tmp_path, seeds=[0], keep_models=True)
     assert third.n_trained == 1
-    np.testing.assert_array_equal(third.networks[1].weights[0],
-                                  first.networks[1].weights[0])  # fmt: skip
+    np.testing.assert_array_equal(
+        third.networks[1].weights[0], first.networks[1].weights[0]
+    )
 
 
 @pytest.mark.parametrize(
@@ -179,8 +191,10 @@ def test_an_unusable_record_is_reported_and_its_run_done_again(tmp_path, content
     with pytest.warns(CacheWarning, match="is unusable"):
         again = _run(tmp_path, seeds=[0])
     assert again.n_trained == 1
-    _same(first.filter(lambda r: r["key"] != first[2]["key"]),
-          again.filter(lambda r: r["key"] != first[2]["key"]))  # fmt: skip
+    _same(
+        first.filter(lambda r: r["key"] != first[2]["key"]),
+        again.filter(lambda r: r["key"] != first[2]["key"]),
+    )
     assert json.loads(path.read_text())["status"] == "ok"  # rewritten
 
 

@@ -38,12 +38,19 @@ def test_sweep_writes_the_table_the_summary_and_one_record_per_run(
     assert main(["sweep", str(grid), "--out", str(out), "--jobs", "2"]) == 0
     captured = capsys.readouterr()
     assert sorted(p.name for p in out.iterdir()) == [
-        "results.csv", "results.json", "runs", "summary.csv"]  # fmt: skip
+        "results.csv",
+        "results.json",
+        "runs",
+        "summary.csv",
+    ]
     assert len(list((out / "runs").glob("*.json"))) == 4
     rows = _rows(out / "results.csv")
     assert [(r["sizes"], r["seed"]) for r in rows] == [
-        ("[784,2,10]", "0"), ("[784,2,10]", "1"), ("[784,3,10]", "0"),
-        ("[784,3,10]", "1")]  # fmt: skip
+        ("[784,2,10]", "0"),
+        ("[784,2,10]", "1"),
+        ("[784,3,10]", "0"),
+        ("[784,3,10]", "1"),
+    ]
     assert all(r["status"] == "ok" and 0 < float(r["test_accuracy"]) < 1 for r in rows)
     table = json.loads((out / "results.json").read_text())
     assert [r["drift_cosine"] for r in table["records"]] == [
@@ -70,10 +77,21 @@ def test_sweep_writes_the_table_the_summary_and_one_record_per_run(
 
 def test_sweep_reports_failed_runs_and_exits_1(tmp_path, capsys):
     path = tmp_path / "diverge.json"
-    path.write_text(json.dumps({"configs": [
-        {"hidden": 2, "epochs": 1},
-        {"hidden": 2, "epochs": 1, "activation": "identity", "learning_rate": 1e4},
-    ]}))  # fmt: skip
+    path.write_text(
+        json.dumps(
+            {
+                "configs": [
+                    {"hidden": 2, "epochs": 1},
+                    {
+                        "hidden": 2,
+                        "epochs": 1,
+                        "activation": "identity",
+                        "learning_rate": 1e4,
+                    },
+                ]
+            }
+        )
+    )
     out = tmp_path / "out"
     assert main(["sweep", str(path), "--out", str(out), "--quiet"]) == 1
     err = capsys.readouterr().err

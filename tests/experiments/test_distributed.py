@@ -30,8 +30,9 @@ def _where(network, X_test, y_test):
 
 
 def _run(**kwargs):
-    return run_experiments(GRID, SEEDS, train=TRAIN, test=TEST, progress=False,
-                           keep_models=True, **kwargs)  # fmt: skip
+    return run_experiments(
+        GRID, SEEDS, train=TRAIN, test=TEST, progress=False, keep_models=True, **kwargs
+    )
 
 
 @pytest.fixture(scope="module")
@@ -87,14 +88,28 @@ def test_on_dask_runs_happen_on_the_workers_and_the_cache_is_written_here(
     dask_client, tmp_path
 ):
     with joblib.parallel_config(backend="dask"):
-        table = run_experiments(GRID, SEEDS, train=TRAIN, test=TEST, progress=False,
-                                evaluate=["accuracy", _where], cache_dir=tmp_path)  # fmt: skip
+        table = run_experiments(
+            GRID,
+            SEEDS,
+            train=TRAIN,
+            test=TEST,
+            progress=False,
+            evaluate=["accuracy", _where],
+            cache_dir=tmp_path,
+        )
     workers = set(dask_client.run(os.getpid).values())
     assert set(table.column("pid")) <= workers and os.getpid() not in workers
     assert len(list(tmp_path.glob("*.json"))) == 8
     # Resumed locally, from the cache the cluster run wrote.
-    again = run_experiments(GRID, SEEDS, train=TRAIN, test=TEST, progress=False,
-                            evaluate=["accuracy", _where], cache_dir=tmp_path)  # fmt: skip
+    again = run_experiments(
+        GRID,
+        SEEDS,
+        train=TRAIN,
+        test=TEST,
+        progress=False,
+        evaluate=["accuracy", _where],
+        cache_dir=tmp_path,
+    )
     assert again.n_trained == 0 and again.column("pid") == table.column("pid")
 
 
@@ -117,8 +132,12 @@ def test_a_ray_cluster_gives_the_local_networks_bit_for_bit(local):
 
     from mlpinspect.experiments import _data
 
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
-             configure_logging=False)  # fmt: skip
+    ray.init(
+        num_cpus=2,
+        include_dashboard=False,
+        log_to_driver=False,
+        configure_logging=False,
+    )
     try:
         register_ray()
         with joblib.parallel_config(backend="ray"):

@@ -50,9 +50,12 @@ def test_json_with_several_grids_and_listed_configurations(tmp_path):
     path.write_text(json.dumps(content))
     plan = load_grid(path)
     assert plan.configs == (
-        {"hidden": 2}, {"hidden": 3}, {"hidden": 5, "l2": 0.0}, {"hidden": 5, "l2": 5.0},
+        {"hidden": 2},
+        {"hidden": 3},
+        {"hidden": 5, "l2": 0.0},
+        {"hidden": 5, "l2": 5.0},
         {"name": "deep", "sizes": [784, 30, 30, 10]},
-    )  # fmt: skip
+    )
     assert plan.seeds == (0, 1) and plan.evaluate == ("accuracy",)
 
 
@@ -78,11 +81,14 @@ def test_toml_array_of_configs(tmp_path):
         ('evaluate = ["speed"]\n[grid]\nhidden = 2\n', ".toml", "`evaluate` must be"),
         ("n_outputs = 0\n[grid]\nhidden = 2\n", ".toml", "`n_outputs` must be"),
         ("[grid]\nl2 = []\n", ".toml", "at least one alternative"),
-        ("seeds = 100\n[grid]\n" + "".join(
-            f"k{i} = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]\n" for i in range(10)),
-         ".toml", "at most 1,000,000 runs"),
+        (
+            "seeds = 100\n[grid]\n"
+            + "".join(f"k{i} = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]\n" for i in range(10)),
+            ".toml",
+            "at most 1,000,000 runs",
+        ),
     ],
-)  # fmt: skip
+)
 def test_bad_files_are_refused_naming_the_file(tmp_path, text, suffix, match):
     path = tmp_path / f"grid{suffix}"
     path.write_text(text)

@@ -33,16 +33,27 @@ def _run(configs, seeds=(0, 1), **kwargs):
 
 def _by_hand(record):
     """Train the network a record describes, directly."""
-    settings = {k: record[k] for k in ("epochs", "batch_size", "learning_rate",
-                                       "cost", "l2", "shuffle", "engine")}  # fmt: skip
+    settings = {
+        k: record[k]
+        for k in (
+            "epochs",
+            "batch_size",
+            "learning_rate",
+            "cost",
+            "l2",
+            "shuffle",
+            "engine",
+        )
+    }
     net = Network(
         list(record["sizes"]),
-        record["activation"] if isinstance(record["activation"], str)
+        record["activation"]
+        if isinstance(record["activation"], str)
         else list(record["activation"]),
         init=record["init"],
         dtype=record["dtype"],
         seed=record["seed"],
-    )  # fmt: skip
+    )
     net.fit(*TRAIN, progress=False, **settings)
     return net
 
@@ -69,10 +80,26 @@ def test_table_order_is_configurations_then_seeds_and_each_run_is_the_direct_one
 def test_columns_are_name_settings_seed_status_numbers_error_seconds_key():
     table = _run({"hidden": 2, "epochs": 1}, evaluate=["accuracy", "train_accuracy"])
     assert table.columns == (
-        "name", "sizes", "activation", "init", "dtype", "epochs", "batch_size",
-        "learning_rate", "cost", "l2", "shuffle", "engine", "seed", "status",
-        "test_accuracy", "train_accuracy", "error", "seconds", "key",
-    )  # fmt: skip
+        "name",
+        "sizes",
+        "activation",
+        "init",
+        "dtype",
+        "epochs",
+        "batch_size",
+        "learning_rate",
+        "cost",
+        "l2",
+        "shuffle",
+        "engine",
+        "seed",
+        "status",
+        "test_accuracy",
+        "train_accuracy",
+        "error",
+        "seconds",
+        "key",
+    )
     record = table[0]
     assert record["activation"] == "sigmoid" and record["dtype"] == "float64"
     assert record["learning_rate"] == 3.0 and record["batch_size"] == 10
@@ -92,11 +119,16 @@ def test_parallel_runs_equal_serial_runs_bit_for_bit():
 
 def test_a_list_of_configurations_with_names_sizes_and_per_layer_activations():
     configs = [
-        {"name": "deep", "sizes": [6, 4, 4, 3], "activation": ["relu", "relu",
-                                                                "softmax"],
-         "cost": "cross_entropy", "learning_rate": 0.1, "epochs": 2},
+        {
+            "name": "deep",
+            "sizes": [6, 4, 4, 3],
+            "activation": ["relu", "relu", "softmax"],
+            "cost": "cross_entropy",
+            "learning_rate": 0.1,
+            "epochs": 2,
+        },
         {"name": "wide", "hidden": 8, "init": "he", "dtype": "float32", "epochs": 2},
-    ]  # fmt: skip
+    ]
     table = _run(configs, seeds=[3], keep_models=True)
     assert table.column("name") == ["deep", "wide"]
     assert table[0]["activation"] == ("relu", "relu", "softmax")
@@ -115,19 +147,25 @@ def test_n_outputs_comes_from_the_labels_or_the_argument():
     table = _run({"hidden": 2, "epochs": 1}, n_outputs=5)
     assert table[0]["sizes"] == (6, 2, 5)
     binary = (TRAIN[0], (TRAIN[1] > 0).astype(int))
-    table = _run([{"sizes": [6, 3, 1], "epochs": 1}], train=binary,
-                 test=(TEST[0], (TEST[1] > 0).astype(int)))  # fmt: skip
+    table = _run(
+        [{"sizes": [6, 3, 1], "epochs": 1}],
+        train=binary,
+        test=(TEST[0], (TEST[1] > 0).astype(int)),
+    )
     assert 0 <= table[0]["test_accuracy"] <= 1
 
 
 def test_equal_runs_are_trained_once_and_each_record_gets_its_network():
-    configs = [{"name": "a", "hidden": 3, "epochs": 1},
-               {"name": "b", "hidden": 3, "epochs": 1, "engine": "numpy"}]  # fmt: skip
+    configs = [
+        {"name": "a", "hidden": 3, "epochs": 1},
+        {"name": "b", "hidden": 3, "epochs": 1, "engine": "numpy"},
+    ]
     table = _run(configs, seeds=[0], keep_models=True)
     assert table.n_trained == 1 and table[0]["key"] == table[1]["key"]
     assert table.networks[0] is not table.networks[1]
-    np.testing.assert_array_equal(table.networks[0].weights[0],
-                                  table.networks[1].weights[0])  # fmt: skip
+    np.testing.assert_array_equal(
+        table.networks[0].weights[0], table.networks[1].weights[0]
+    )
 
 
 def test_monitor_records_every_epoch_on_training_and_test_data():
@@ -144,32 +182,46 @@ def test_monitor_records_every_epoch_on_training_and_test_data():
 
 
 def test_built_in_evaluations_equal_the_analysis_functions():
-    table = _run({"hidden": 4, "epochs": 2}, seeds=[1], keep_models=True,
-                 evaluate=["drift", "smoothness", "accuracy"])  # fmt: skip
+    table = _run(
+        {"hidden": 4, "epochs": 2},
+        seeds=[1],
+        keep_models=True,
+        evaluate=["drift", "smoothness", "accuracy"],
+    )
     net, record = table.networks[0], table[0]
     drift = drift_from_init(net)
     assert record["drift_cosine"] == drift.mean_cosine
     assert record["drift_relative_change"] == drift.mean_relative_change
     assert record["smoothness"] == smoothness(images_of(net, layer=0)).mean
-    assert record["smoothness_at_init"] == smoothness(
-        images_of(net.initial_mlp(), layer=0)
-    ).mean
+    assert (
+        record["smoothness_at_init"]
+        == smoothness(images_of(net.initial_mlp(), layer=0)).mean
+    )
     assert list(table.columns).index("drift_cosine") < list(table.columns).index(
         "test_accuracy"
     )
 
 
 def _norms(network, X_test, y_test):
-    return {"weight_norm": float(np.linalg.norm(network.weights[0])),
-            "n_test": len(y_test), "wide": network.sizes[1] > 2}  # fmt: skip
+    return {
+        "weight_norm": float(np.linalg.norm(network.weights[0])),
+        "n_test": len(y_test),
+        "wide": network.sizes[1] > 2,
+    }
 
 
 def test_a_function_of_the_trained_network_adds_its_numbers():
-    table = _run({"hidden": [2, 4], "epochs": 1}, seeds=[0], keep_models=True,
-                 evaluate=["accuracy", _norms])  # fmt: skip
+    table = _run(
+        {"hidden": [2, 4], "epochs": 1},
+        seeds=[0],
+        keep_models=True,
+        evaluate=["accuracy", _norms],
+    )
     assert table.column("n_test") == [60, 60]
     assert table.column("wide") == [False, True]
-    assert table[1]["weight_norm"] == float(np.linalg.norm(table.networks[1].weights[0]))
+    assert table[1]["weight_norm"] == float(
+        np.linalg.norm(table.networks[1].weights[0])
+    )
 
 
 def _fails_on_wide(network, X_test, y_test):
@@ -182,13 +234,17 @@ def _fails_on_wide(network, X_test, y_test):
     ("evaluate", "message"),
     [
         (_fails_on_wide, "ValueError: too wide for this test"),
-        (lambda net, X, y: {"x": "text"} if net.sizes[1] > 2 else {"x": 1},
-         "InvalidParameterError: the evaluation function"),
-        (lambda net, X, y: {"seed": 1} if net.sizes[1] > 2 else {"x": 1},
-         "already a column"),
+        (
+            lambda net, X, y: {"x": "text"} if net.sizes[1] > 2 else {"x": 1},
+            "InvalidParameterError: the evaluation function",
+        ),
+        (
+            lambda net, X, y: {"seed": 1} if net.sizes[1] > 2 else {"x": 1},
+            "already a column",
+        ),
         (lambda net, X, y: [1] if net.sizes[1] > 2 else {"x": 1}, "must return a dict"),
     ],
-)  # fmt: skip
+)
 def test_a_failing_run_is_recorded_with_its_error_and_the_others_are_kept(
     evaluate, message
 ):
@@ -202,9 +258,10 @@ def test_a_failing_run_is_recorded_with_its_error_and_the_others_are_kept(
 
 
 def test_a_diverging_training_is_a_failed_run():
-    configs = [{"hidden": 2, "epochs": 1},
-               {"hidden": 2, "epochs": 1, "activation": "identity",
-                "learning_rate": 1e3}]  # fmt: skip
+    configs = [
+        {"hidden": 2, "epochs": 1},
+        {"hidden": 2, "epochs": 1, "activation": "identity", "learning_rate": 1e3},
+    ]
     table = _run(configs, seeds=[0])
     assert table.column("status") == ["ok", "failed"]
     assert table[1]["error"].startswith("NumericalError: training diverged")
@@ -217,16 +274,25 @@ def test_a_diverging_training_is_a_failed_run():
     ("configs", "kwargs", "match"),
     [
         ({"hidden": 2, "momentum": 0.9}, {}, r"configs\[0\]` has unknown settings"),
-        ([{"hidden": 2}, {"sizes": [6, 2, 3], "hidden": 2}], {},
-         r"`configs\[1\]` must give the layers either .* got both"),
+        (
+            [{"hidden": 2}, {"sizes": [6, 2, 3], "hidden": 2}],
+            {},
+            r"`configs\[1\]` must give the layers either .* got both",
+        ),
         ({"epochs": 1}, {}, "got neither"),
         ([{"sizes": [5, 2, 3]}], {}, r"`configs\[0\]\['sizes'\]\[0\]` must be 6"),
         ({"sizes": [6, 2, 3]}, {}, "list of alternatives, each a list"),
         ({"hidden": 2, "activation": "sigmod"}, {}, r"configs\[0\]: .*sigmod"),
-        ({"hidden": 2, "activation": ["softmax", "softmax"]}, {},
-         "only allowed on the output layer"),
-        ({"hidden": 2, "activation": "identity", "cost": "cross_entropy"}, {},
-         "needs a sigmoid or softmax output"),
+        (
+            {"hidden": 2, "activation": ["softmax", "softmax"]},
+            {},
+            "only allowed on the output layer",
+        ),
+        (
+            {"hidden": 2, "activation": "identity", "cost": "cross_entropy"},
+            {},
+            "needs a sigmoid or softmax output",
+        ),
         ({"hidden": 2, "dtype": "float16"}, {}, "'float32' or 'float64'"),
         ({"hidden": 2, "engine": "cuda"}, {}, r"\['engine'\]` must be one of"),
         ({"hidden": 2, "epochs": -1}, {}, r"\['epochs'\]` must be >= 0"),
@@ -245,7 +311,7 @@ def test_a_diverging_training_is_a_failed_run():
         ([], {}, "non-empty list of configurations"),
         ("hidden=2", {}, "must be a grid"),
     ],
-)  # fmt: skip
+)
 def test_bad_arguments_are_refused_before_any_training(configs, kwargs, match):
     args = {"seeds": [0], **kwargs}
     seeds = args.pop("seeds")
@@ -254,15 +320,21 @@ def test_bad_arguments_are_refused_before_any_training(configs, kwargs, match):
 
 
 def test_grids_expand_list_valued_settings_by_their_alternatives():
-    assert expand_grid({"hidden": [2, [4, 4]], "activation": [["relu", "softmax"]]}) == [
+    assert expand_grid(
+        {"hidden": [2, [4, 4]], "activation": [["relu", "softmax"]]}
+    ) == [
         {"hidden": 2, "activation": ["relu", "softmax"]},
         {"hidden": [4, 4], "activation": ["relu", "softmax"]},
     ]
     assert expand_grid({"sizes": [[6, 2, 3]], "seedless": 1}) == [
         {"sizes": [6, 2, 3], "seedless": 1}
     ]
-    for bad, match in [({}, "at least one setting"), ({"l2": []}, "at least one"),
-                       ({"l2": [[1.0]]}, "nested list"), ([1], "mapping")]:  # fmt: skip
+    for bad, match in [
+        ({}, "at least one setting"),
+        ({"l2": []}, "at least one"),
+        ({"l2": [[1.0]]}, "nested list"),
+        ([1], "mapping"),
+    ]:
         with pytest.raises(InvalidParameterError, match=match):
             expand_grid(bad)
 
@@ -271,7 +343,7 @@ def test_seeds_may_be_a_count():
     assert _run({"hidden": 2, "epochs": 1}, seeds=3).column("seed") == [0, 1, 2]
 
 
-# -- progress and workers ---------------------------------------------------------------
+# -- progress and workers ----------------------------------------------------------
 
 
 def test_progress_says_runs_done_of_total_and_the_time_left(capsys):
@@ -297,8 +369,16 @@ def _loky_workers():
 def test_never_more_workers_than_runs(capsys):
     before = len(_loky_workers())
     # One run with n_jobs=48 used to start 48 processes; it now runs here.
-    hidden_size_sweep([2], seeds=[0], train=TRAIN, test=TEST, n_outputs=3,
-                      epochs=1, n_jobs=48, progress=True)  # fmt: skip
+    hidden_size_sweep(
+        [2],
+        seeds=[0],
+        train=TRAIN,
+        test=TEST,
+        n_outputs=3,
+        epochs=1,
+        n_jobs=48,
+        progress=True,
+    )
     assert "on 1 worker (this process)" in capsys.readouterr().err
     assert len(_loky_workers()) == before
     # Three runs with n_jobs=48: three workers at most.
@@ -316,8 +396,9 @@ def _where(network, X_test, y_test):
 
 def test_local_workers_share_the_data_through_one_memory_map():
     with joblib.parallel_config(max_nbytes="1K"):  # our test data is small
-        table = _run({"hidden": [2, 3], "epochs": 1}, seeds=[0, 1], n_jobs=2,
-                     evaluate=[_where])  # fmt: skip
+        table = _run(
+            {"hidden": [2, 3], "epochs": 1}, seeds=[0, 1], n_jobs=2, evaluate=[_where]
+        )
     assert all(table.column("memmapped"))
     assert os.getpid() not in table.column("pid")
 

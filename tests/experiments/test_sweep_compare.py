@@ -216,8 +216,9 @@ def test_compare_training_networks_equal_training_each_by_hand():
     for name, settings in [("plain", {}), ("l2", {"l2": 2.0, "cost": "cross_entropy"})]:
         init = "scaled" if name == "l2" else "normal"
         net = Network([6, 5, 3], seed=4, init=init)
-        history = net.fit(X, y, epochs=3, validation_data=test, progress=False,
-                          **settings)  # fmt: skip
+        history = net.fit(
+            X, y, epochs=3, validation_data=test, progress=False, **settings
+        )
         np.testing.assert_array_equal(result[name].weights[0], net.weights[0])
         np.testing.assert_array_equal(result[name].biases[1], net.biases[1])
         assert result.histories[name].validation_accuracy == (
@@ -229,8 +230,9 @@ def test_compare_training_networks_equal_training_each_by_hand():
 
 def test_compare_training_keeps_networks_in_its_cache(tmp_path):
     X, y = _data()
-    kwargs = dict(train=(X, y), sizes=(6, 4, 3), epochs=2, progress=False,
-                  cache_dir=tmp_path)  # fmt: skip
+    kwargs = dict(
+        train=(X, y), sizes=(6, 4, 3), epochs=2, progress=False, cache_dir=tmp_path
+    )
     first = compare_training({"a": {}, "b": {"learning_rate": 0.5}}, **kwargs)
     assert len(list(tmp_path.glob("*.npz"))) == 2
     again = compare_training({"a": {}, "b": {"learning_rate": 0.5}}, **kwargs)

@@ -15,16 +15,51 @@ from mlpinspect import InvalidParameterError
 from mlpinspect.experiments import ExperimentTable
 
 RECORDS = [
-    {"name": None, "sizes": (4, 2, 3), "init": "normal", "seed": 0, "status": "ok",
-     "test_accuracy": 0.5, "error": None, "seconds": 1.0, "key": "a"},
-    {"name": None, "sizes": (4, 2, 3), "init": "normal", "seed": 1, "status": "ok",
-     "test_accuracy": 0.7, "error": None, "seconds": 1.0, "key": "b"},
-    {"name": None, "sizes": (4, 5, 3), "init": "scaled", "seed": 0, "status": "failed",
-     "test_accuracy": math.nan, "error": "NumericalError: diverged", "seconds": 0.1,
-     "key": "c"},
-    {"name": None, "sizes": (4, 5, 3), "init": "scaled", "seed": 1, "status": "ok",
-     "test_accuracy": 0.9, "error": None, "seconds": 1.0, "key": "d"},
-]  # fmt: skip
+    {
+        "name": None,
+        "sizes": (4, 2, 3),
+        "init": "normal",
+        "seed": 0,
+        "status": "ok",
+        "test_accuracy": 0.5,
+        "error": None,
+        "seconds": 1.0,
+        "key": "a",
+    },
+    {
+        "name": None,
+        "sizes": (4, 2, 3),
+        "init": "normal",
+        "seed": 1,
+        "status": "ok",
+        "test_accuracy": 0.7,
+        "error": None,
+        "seconds": 1.0,
+        "key": "b",
+    },
+    {
+        "name": None,
+        "sizes": (4, 5, 3),
+        "init": "scaled",
+        "seed": 0,
+        "status": "failed",
+        "test_accuracy": math.nan,
+        "error": "NumericalError: diverged",
+        "seconds": 0.1,
+        "key": "c",
+    },
+    {
+        "name": None,
+        "sizes": (4, 5, 3),
+        "init": "scaled",
+        "seed": 1,
+        "status": "ok",
+        "test_accuracy": 0.9,
+        "error": None,
+        "seconds": 1.0,
+        "key": "d",
+    },
+]
 
 
 def test_access_filter_and_group():
@@ -62,7 +97,11 @@ def test_summary_over_seeds_skips_failed_runs():
     assert summary.columns[:3] == ("name", "sizes", "init")
     first, second = summary.records
     assert (first["runs"], first["failed"], second["runs"], second["failed"]) == (
-        2, 0, 2, 1)  # fmt: skip
+        2,
+        0,
+        2,
+        1,
+    )
     assert first["test_accuracy_mean"] == pytest.approx(0.6)
     assert first["test_accuracy_std"] == pytest.approx(np.std([0.5, 0.7], ddof=1))
     assert (first["test_accuracy_min"], first["test_accuracy_max"]) == (0.5, 0.7)
@@ -113,18 +152,22 @@ def test_printed_table_lists_shared_values_once():
 @given(
     st.lists(
         st.fixed_dictionaries(
-            {"a": st.sampled_from([1, 2, 3]), "b": st.sampled_from(["x", "y"]),
-             "v": st.floats(0, 1)}
+            {
+                "a": st.sampled_from([1, 2, 3]),
+                "b": st.sampled_from(["x", "y"]),
+                "v": st.floats(0, 1),
+            }
         ),
         max_size=30,
     )
-)  # fmt: skip
+)
 def test_groups_partition_the_table_in_order(records):
     table = ExperimentTable(records, columns=("a", "b", "v"))
     groups = table.group("a", "b")
     assert sum(len(g) for g in groups.values()) == len(table)
     for (a, b), group in groups.items():
         assert group.records == table.filter(a=a, b=b).records
-    firsts = [next(i for i, r in enumerate(records) if (r["a"], r["b"]) == k)
-              for k in groups]  # fmt: skip
+    firsts = [
+        next(i for i, r in enumerate(records) if (r["a"], r["b"]) == k) for k in groups
+    ]
     assert firsts == sorted(firsts)
