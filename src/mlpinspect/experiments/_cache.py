@@ -203,4 +203,15 @@ class Cache:
 
 
 class CacheWarning(UserWarning):
-    """A cached run could not be used and is run again."""
+    """A cached run could not be used (unreadable, or not the run its name
+    says) and is run again; the warning names the file.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> from mlpinspect.experiments import CacheWarning
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("error", CacheWarning)  # make it an error
+    ...     issubclass(CacheWarning, UserWarning)
+    True
+    """

@@ -274,7 +274,7 @@ def expand_grid(grid: Mapping[str, Any], name: str = "grid") -> list[dict[str, A
     -------
     list of dict
         One configuration per combination, the last key varying fastest (as
-        :func:`itertools.product`).
+        ``itertools.product``).
 
     Examples
     --------

@@ -316,14 +316,14 @@ def run_experiments(
         there, atomically, as soon as it finishes; a run whose key is already
         there is read instead of trained. The key hashes every setting, the
         seed, the data's bytes and the evaluations (see
-        ``mlpinspect.experiments._cache``), so a cached run is only reused for
+        :doc:`/guide/experiments`), so a cached run is only reused for
         exactly the same run.
     keep_models : bool, default False
-        Return the trained networks in :attr:`ExperimentTable.networks`
+        Return the trained networks in the table's ``networks``
         (saved in ``cache_dir`` too, as ``.npz``, when given).
     monitor : bool, default False
         Record the training (and test) cost and accuracy after every epoch in
-        each network's :attr:`~mlpinspect.Network.history` (one more pass over
+        each network's ``history`` (one more pass over
         the data per epoch).
     retry_failed : bool, default False
         Train again the runs that the cache holds as failed (by default a

@@ -60,7 +60,7 @@ class ExperimentTable:
     Attributes
     ----------
     records : tuple of dict
-        One per run. Its keys are :attr:`columns`: ``name`` (the configuration's
+        One per run. Its keys are ``columns``: ``name`` (the configuration's
         label or None), the settings (``sizes`` as a tuple, ``activation`` as a
         name, or a tuple with one name per layer, ``init``, ``dtype``,
         ``epochs``, ``batch_size``, ``learning_rate``, ``cost``, ``l2``,
@@ -291,7 +291,7 @@ class ExperimentTable:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain Python: ``{"columns": [...], "records": [...]}``, tuples as lists
-        and NaN as None, ready for :func:`json.dump`.
+        and NaN as None, ready for ``json.dump``.
 
         Examples
         --------
