@@ -419,3 +419,19 @@ def test_an_unaligned_array_reaches_the_trainer_aligned():
     assert received.flags.aligned and np.array_equal(received, X, equal_nan=True)
     aligned = np.ones((3, 2))
     assert _data.receive(aligned) is aligned
+
+
+def test_keep_models_may_choose_the_runs_whose_networks_come_back(tmp_path):
+    table = _run(
+        {"hidden": [2, 3], "epochs": 1},
+        seeds=[0, 1],
+        keep_models=lambda run: run["seed"] == 1 and run["sizes"][1] == 3,
+        cache_dir=tmp_path,
+    )
+    assert list(table.networks) == [3]
+    np.testing.assert_array_equal(
+        table.networks[3].weights[0], _by_hand(table[3]).weights[0]
+    )
+    assert len(list(tmp_path.glob("*.npz"))) == 1
+    with pytest.raises(InvalidParameterError, match="must return True or False"):
+        _run({"hidden": 2, "epochs": 1}, keep_models=lambda run: "yes")

@@ -44,13 +44,14 @@ RESERVED = (*_FIRST, *SETTINGS, *_AFTER_SETTINGS, *_LAST)
 
 
 class _Run:
-    """One distinct run: settings, seed, key (what the workers get)."""
+    """One distinct run: settings, seed, key, and whether to keep its network."""
 
-    __slots__ = ("ingredients", "key", "seed", "settings")
+    __slots__ = ("ingredients", "keep", "key", "seed", "settings")
 
     def __init__(self, settings: dict[str, Any], seed: int, key: str, ingredients):
         self.settings, self.seed, self.key = settings, seed, key
         self.ingredients = ingredients
+        self.keep = False
 
 
 # -- checking ------------------------------------------------------------------------
@@ -197,7 +198,6 @@ def _execute(
     data: _data.Data,
     items: tuple[Any, ...],
     monitor: bool,
-    keep: bool,
     n_jobs: int | None,
     report: Callable[[str, dict[str, Any], Network | None], None],
     say: Callable[[str], None],
@@ -218,7 +218,7 @@ def _execute(
     shipped = _data.ship(data.arrays(), backend)
     tasks = [
         delayed(_run_task)(
-            run.key, run.settings, run.seed, items, monitor, keep, *shipped
+            run.key, run.settings, run.seed, items, monitor, run.keep, *shipped
         )
         for run in runs
     ]
@@ -250,7 +250,7 @@ def run_experiments(
     n_outputs: int | None = None,
     n_jobs: int | None = None,
     cache_dir: str | os.PathLike | None = None,
-    keep_models: bool = False,
+    keep_models: bool | Callable[[dict[str, Any]], bool] = False,
     monitor: bool = False,
     retry_failed: bool = False,
     progress: bool = True,
@@ -318,9 +318,12 @@ def run_experiments(
         seed, the data's bytes and the evaluations (see
         :doc:`/guide/experiments`), so a cached run is only reused for
         exactly the same run.
-    keep_models : bool, default False
-        Return the trained networks in the table's ``networks``
-        (saved in ``cache_dir`` too, as ``.npz``, when given).
+    keep_models : bool or callable, default False
+        Return the trained networks in the table's ``networks`` (by record
+        position), and save them in ``cache_dir`` too, as ``.npz``, when
+        given. A function of a run's settings (a dict with ``name``, the
+        settings and ``seed``, as in the table) keeps only the networks for
+        which it returns True, e.g. ``lambda run: run["seed"] == 0``.
     monitor : bool, default False
         Record the training (and test) cost and accuracy after every epoch in
         each network's ``history`` (one more pass over
@@ -368,7 +371,8 @@ def run_experiments(
     config_list = check_configs(configs)
     seed_list = check_seeds(seeds)
     X, y_raw, X_test, y_test_raw = _data.read_pairs(train, test)
-    keep_models = _check_bool(keep_models, "keep_models")
+    if not callable(keep_models):
+        keep_models = _check_bool(keep_models, "keep_models")
     monitor = _check_bool(monitor, "monitor")
     retry_failed = _check_bool(retry_failed, "retry_failed")
     progress = _check_bool(progress, "progress")
@@ -399,7 +403,8 @@ def run_experiments(
             key, ingredients = run_key(settings, seed, data.fingerprint, identities,
                                        monitor)  # fmt: skip
             rows.append((label, settings, seed, key))
-            runs.setdefault(key, _Run(settings, seed, key, ingredients))
+            run = runs.setdefault(key, _Run(settings, seed, key, ingredients))
+            run.keep = run.keep or _wants(keep_models, label, settings, seed)
 
     outcomes: dict[str, dict[str, Any]] = {}
     networks: dict[str, Network] = {}
@@ -408,7 +413,7 @@ def run_experiments(
             record = cache.read(key, run.ingredients)
             if record is None or (retry_failed and record["status"] == "failed"):
                 continue
-            if keep_models and record["status"] == "ok":
+            if run.keep and record["status"] == "ok":
                 network = cache.load_network(key)
                 if network is None:
                     continue  # the network is needed: train again
@@ -447,7 +452,7 @@ def run_experiments(
             say.finished(f"{text}  FAILED: {error['type']}: {error['message']:.100}")
 
     if pending:
-        _execute(pending, data, items, monitor, keep_models, n_jobs, report, say.say)
+        _execute(pending, data, items, monitor, n_jobs, report, say.say)
         n_failed = sum(1 for r in pending if outcomes[r.key]["status"] == "failed")
         say.say(
             f"done: {len(pending)} trained ({n_failed} failed) in "
@@ -456,11 +461,24 @@ def run_experiments(
     return _package(rows, outcomes, networks, keep_models, len(pending), n_cached)
 
 
+def _wants(keep_models: Any, label: str | None, settings: dict[str, Any], seed: int):
+    """Whether the network of this (configuration, seed) is to be kept."""
+    if not callable(keep_models):
+        return keep_models
+    answer = keep_models({"name": label, **_table_settings(settings), "seed": seed})
+    if not isinstance(answer, (bool, np.bool_)):
+        raise InvalidParameterError(
+            f"`keep_models` must return True or False; got {answer!r:.40} for "
+            f"seed {seed} of {label or 'a configuration'}"
+        )
+    return bool(answer)
+
+
 def _package(
     rows: list[tuple[str | None, dict[str, Any], int, str]],
     outcomes: dict[str, dict[str, Any]],
     networks: dict[str, Network],
-    keep_models: bool,
+    keep_models: Any,
     n_trained: int,
     n_cached: int,
 ) -> ExperimentTable:
@@ -489,7 +507,7 @@ def _package(
                 "key": key,
             }
         )  # fmt: skip
-        if keep_models and key in networks:
+        if key in networks and _wants(keep_models, label, settings, seed):
             # Equal runs share a key; each record gets its own network object.
             network = networks[key]
             kept[position] = copy.deepcopy(network) if key in handed_out else network
