@@ -47,6 +47,7 @@ from .datasets import load_mnist, load_mnist_sample
 from .errors import (
     DatasetError,
     DownloadError,
+    ExperimentError,
     InvalidParameterError,
     MlpinspectError,
     MlpinspectWarning,
@@ -70,6 +71,7 @@ __all__ = [
     "DownloadError",
     "Drift",
     "EffectiveWeights",
+    "ExperimentError",
     "ForwardTrace",
     "History",
     "InvalidParameterError",

@@ -2,7 +2,8 @@
 
 ``mlpinspect study --out DIR`` runs the whole study (see
 :func:`mlpinspect.study.run_study`) and writes its figures, networks and report.
-``python -m mlpinspect study`` does the same.
+``mlpinspect sweep GRID.toml --out DIR`` runs an experiment file (see
+``mlpinspect._cli_sweep``). ``python -m mlpinspect ...`` does the same.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from . import _cli_sweep
 from ._version import __version__
 
 __all__ = ["main"]
@@ -131,6 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
         "(pip install 'mlpinspect[fast]')",
     )
     study.add_argument("--quiet", action="store_true", help="no progress output")
+    _cli_sweep.add_parser(commands, _jobs)
     return parser
 
 
@@ -141,6 +144,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help(sys.stderr)
         return 2
+    if args.command == "sweep":
+        return _cli_sweep.run(args)
     from .errors import MlpinspectError
     from .study import run_study
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 __all__ = [
     "DatasetError",
     "DownloadError",
+    "ExperimentError",
     "InvalidParameterError",
     "MlpinspectError",
     "MlpinspectWarning",
@@ -152,3 +153,26 @@ class MlpinspectWarning(UserWarning):
     >>> issubclass(mlpinspect.MlpinspectWarning, UserWarning)
     True
     """
+
+
+class ExperimentError(MlpinspectError, RuntimeError):
+    """Runs of an experiment failed where every run is needed.
+
+    :func:`mlpinspect.experiments.run_experiments` records a failing run in
+    its table and goes on; :func:`~mlpinspect.experiments.hidden_size_sweep`
+    and :func:`~mlpinspect.experiments.compare_training`, whose results need
+    every run, raise this after all runs have finished. The message names each
+    failed run and its error; ``table`` holds every run, failed or not (and
+    with ``cache_dir`` the finished ones are on disk).
+
+    Examples
+    --------
+    >>> from mlpinspect import ExperimentError, MlpinspectError
+    >>> issubclass(ExperimentError, MlpinspectError), issubclass(
+    ...     ExperimentError, RuntimeError)
+    (True, True)
+    """
+
+    def __init__(self, message: str, table: object = None) -> None:
+        super().__init__(message)
+        self.table = table

@@ -333,6 +333,7 @@ def comparison_section(ctx: Context) -> Section:
         epochs=ctx.epochs,
         progress=not ctx.quiet,
         engine=ctx.engine,
+        n_jobs=ctx.n_jobs,
     )
     section = Section(
         "comparison", "6. Initialisation and regularisation change what is learned"

@@ -1,4 +1,4 @@
-"""Tests of the multi-run experiments: hidden-size sweep and training comparison."""
+"""The hidden-size sweep and the training comparison, thin uses of the runner."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import importlib.util
 import numpy as np
 import pytest
 
-from mlpinspect import InvalidParameterError, Network
+from mlpinspect import ExperimentError, InvalidParameterError, Network
 from mlpinspect.experiments import (
     STUDY_COMPARISON,
     STUDY_SWEEP_REFERENCE,
@@ -106,8 +106,37 @@ def test_sweep_table_prints_and_converts():
 def test_sweep_progress_lines(capsys):
     _sweep(progress=True)
     lines = capsys.readouterr().err.strip().splitlines()
-    assert len(lines) == 4
-    assert lines[-1].endswith("(4/4)")
+    assert lines[0] == "training 4 runs on 1 worker (this process)"
+    runs = [line for line in lines if line.startswith("[")]
+    assert [line[:5] for line in runs] == ["[1/4]", "[2/4]", "[3/4]", "[4/4]"]
+    assert "hidden=1 seed=0" in runs[0] and "test_accuracy=" in runs[0]
+    assert "left)" in runs[0] and runs[-1].endswith("elapsed)")
+    assert lines[-1].startswith("done: 4 trained (0 failed)")
+
+
+def test_a_diverging_run_fails_the_sweep_after_every_run_finished(tmp_path):
+    with pytest.raises(ExperimentError, match=r"runs of the sweep failed") as info:
+        _sweep(activation="identity", learning_rate=1e3, cache_dir=tmp_path)
+    table = info.value.table
+    assert len(table) == 4 and len(table.failed) == 4
+    assert "NumericalError" in table.failed[0]["error"]
+    assert len(list(tmp_path.glob("*.json"))) == 4  # recorded, not lost
+
+
+def test_the_sweep_resumes_from_its_cache(tmp_path):
+    first = _sweep(cache_dir=tmp_path)
+    X, y = _data()
+    again = hidden_size_sweep(
+        [1, 4],
+        seeds=[0, 1],
+        train=(X, y),
+        test=_data(60, seed=1),
+        n_outputs=3,
+        epochs=3,
+        progress=False,
+        cache_dir=tmp_path,
+    )
+    np.testing.assert_array_equal(first.accuracy, again.accuracy)
 
 
 @pytest.mark.parametrize(
@@ -163,3 +192,50 @@ def test_compare_training_rejects_unknown_settings():
         compare_training(
             {"x": {"momentum": 0.9}}, train=(X, y), sizes=(6, 3), progress=False
         )
+
+
+def test_sweep_refuses_no_sizes():
+    X, y = _data()
+    with pytest.raises(InvalidParameterError, match="`sizes` must not be empty"):
+        hidden_size_sweep([], train=(X, y), test=(X, y), progress=False)
+
+
+def test_compare_training_networks_equal_training_each_by_hand():
+    X, y = _data()
+    test = _data(60, seed=1)
+    result = compare_training(
+        {"plain": {}, "l2": {"l2": 2.0, "cost": "cross_entropy", "init": "scaled"}},
+        train=(X, y),
+        test=test,
+        sizes=(6, 5, 3),
+        seed=4,
+        epochs=3,
+        progress=False,
+        n_jobs=2,
+    )
+    for name, settings in [("plain", {}), ("l2", {"l2": 2.0, "cost": "cross_entropy"})]:
+        init = "scaled" if name == "l2" else "normal"
+        net = Network([6, 5, 3], seed=4, init=init)
+        history = net.fit(
+            X, y, epochs=3, validation_data=test, progress=False, **settings
+        )
+        np.testing.assert_array_equal(result[name].weights[0], net.weights[0])
+        np.testing.assert_array_equal(result[name].biases[1], net.biases[1])
+        assert result.histories[name].validation_accuracy == (
+            history.validation_accuracy
+        )
+        assert result.histories[name].cost == history.cost
+        assert result.test_accuracy[name] == net.score(*test)
+
+
+def test_compare_training_keeps_networks_in_its_cache(tmp_path):
+    X, y = _data()
+    kwargs = dict(
+        train=(X, y), sizes=(6, 4, 3), epochs=2, progress=False, cache_dir=tmp_path
+    )
+    first = compare_training({"a": {}, "b": {"learning_rate": 0.5}}, **kwargs)
+    assert len(list(tmp_path.glob("*.npz"))) == 2
+    again = compare_training({"a": {}, "b": {"learning_rate": 0.5}}, **kwargs)
+    for name in ("a", "b"):
+        np.testing.assert_array_equal(first[name].weights[0], again[name].weights[0])
+        assert again.histories[name].cost == first.histories[name].cost
