@@ -12,7 +12,9 @@ the metadata needed to print or plot them.
 - ablation: :func:`ablate`, :func:`unit_importance`;
 - numbers that replace eyeballing: :func:`drift_from_init`, :func:`smoothness`;
 - attribution to input pixels: :func:`attribute`; a unit's preferred input by
-  activation maximisation: :func:`preferred_input`.
+  activation maximisation: :func:`preferred_input`;
+- training dynamics: :class:`Snapshots` of the weights over training
+  (recorded by a :class:`SnapshotRecorder`).
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from .images import (
 from .maximize import PreferredInput, preferred_input
 from .metrics import Drift, Smoothness, drift_from_init, smoothness
 from .selection import TopUnits, top_units
+from .snapshots import SnapshotRecorder, Snapshots
 
 __all__ = [
     "Ablation",
@@ -46,6 +49,8 @@ __all__ = [
     "EffectiveWeights",
     "PreferredInput",
     "Smoothness",
+    "SnapshotRecorder",
+    "Snapshots",
     "TopUnits",
     "UnitImportance",
     "ablate",
