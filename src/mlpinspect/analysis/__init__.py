@@ -14,7 +14,8 @@ the metadata needed to print or plot them.
 - attribution to input pixels: :func:`attribute`; a unit's preferred input by
   activation maximisation: :func:`preferred_input`;
 - training dynamics: :class:`Snapshots` of the weights over training
-  (recorded by a :class:`SnapshotRecorder`).
+  (recorded by a :class:`SnapshotRecorder`), :func:`unit_dynamics` (how and
+  when each unit forms).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from .decomposition import (
     decompose,
     iter_decompose,
 )
+from .dynamics import UnitDynamics, unit_dynamics
 from .images import (
     EffectiveWeights,
     effective_weights,
@@ -52,6 +54,7 @@ __all__ = [
     "SnapshotRecorder",
     "Snapshots",
     "TopUnits",
+    "UnitDynamics",
     "UnitImportance",
     "ablate",
     "attribute",
@@ -65,6 +68,7 @@ __all__ = [
     "preferred_input",
     "smoothness",
     "top_units",
+    "unit_dynamics",
     "unit_importance",
     "weight_images",
 ]
