@@ -91,11 +91,10 @@ def test_curves_draw_every_unit_and_the_mean(histories):
     assert threshold.get_ydata()[0] == dyn.threshold
     (formed,) = fig.axes[4].lines
     np.testing.assert_allclose(formed.get_ydata(), 100 * dyn.formed_fraction)
-    (accuracy,) = fig.axes[5].lines
-    np.testing.assert_allclose(
-        accuracy.get_ydata(), 100 * histories["scaled"].snapshots.metrics[
-            "validation_accuracy"]
-    )  # fmt: skip
+    (accuracy,) = fig.axes[5].lines  # known after each epoch, not at the start
+    recorded = histories["scaled"].snapshots.metrics["validation_accuracy"]
+    np.testing.assert_allclose(accuracy.get_ydata(), 100 * recorded[1:])
+    np.testing.assert_array_equal(accuracy.get_xdata(), dyn.times[1:])
     assert fig.axes[0].get_xlabel() == "epoch"
 
 
@@ -170,9 +169,13 @@ def test_film_strip_tiles_are_the_snapshots_weights(histories):
         np.testing.assert_array_equal(data(ax), expected)
         assert clim(ax) == pytest.approx((-limit, limit))
     accuracy = snaps.metrics["validation_accuracy"]
-    assert [ax.get_title() for ax in tiles[:3]] == [
-        f"epoch {s}\n{100 * accuracy[s]:.1f}%" for s in chosen
-    ]
+    assert (
+        [ax.get_title() for ax in tiles[:3]]
+        == [
+            "epoch 0",  # no accuracy is known at the start
+            *(f"epoch {s}\n{100 * accuracy[s]:.1f}%" for s in chosen[1:]),
+        ]
+    )
     assert tiles[0].get_ylabel() == "unit 4" and tiles[3].get_ylabel() == "unit 1"
     assert "one colour scale for all tiles" in fig.get_suptitle()
 
@@ -301,3 +304,15 @@ def test_a_tabular_model_is_drawn_as_rows_of_features():
     tiles = image_axes(fig)
     assert [data(ax).shape for ax in tiles] == [(1, 7)] * 6
     np.testing.assert_array_equal(data(tiles[-1])[0], models[1].layers[0].weight[2])
+
+
+def test_scored_snapshots_give_the_accuracy_from_the_start(histories):
+    rng = np.random.default_rng(1)
+    X = rng.random((40, 16))
+    y = (X[:, :8].sum(axis=1) > 4).astype(int)
+    dyn = unit_dynamics(histories["normal"], X=X, y=y)
+    fig = plot_unit_dynamics(dyn, quantities=[])  # "auto" prefers "accuracy"
+    (line,) = fig.axes[0].lines
+    assert fig.axes[0].get_ylabel() == "accuracy (%)"
+    np.testing.assert_allclose(line.get_ydata(), 100 * dyn.metrics["accuracy"])
+    assert line.get_xdata()[0] == 0.0

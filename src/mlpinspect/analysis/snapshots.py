@@ -103,7 +103,8 @@ class Snapshots(Sequence):
         Numbers known at each snapshot, NaN where not: from
         :meth:`~mlpinspect.Network.fit`, ``"cost"`` and ``"train_accuracy"``
         (and ``"validation_cost"``, ``"validation_accuracy"`` with validation
-        data) at the start and after each epoch.
+        data) after each epoch (NaN at the start and inside an epoch:
+        :func:`~mlpinspect.unit_dynamics` can score every snapshot).
     complete : bool
         False when the recording stopped early: the training raised, or the
         file was published by :meth:`SnapshotRecorder.flush` during the run.

@@ -539,12 +539,11 @@ class Network:
             :class:`~mlpinspect.SnapshotRecorder` says how often (every k
             epochs and/or every n mini-batches) and where (in memory, or
             streamed to one ``.npz`` file). Snapshots are always taken at the
-            start and at the end; the one at the start is taken before any
-            update (the initialisation, for a new network) and carries the
-            cost and accuracy of the untrained network when ``monitor``. The
-            result is ``history.snapshots``. Recording never changes the
-            arithmetic: the same seed trains the same network with or
-            without it.
+            start, before any update (the initialisation, for a new network),
+            and at the end. A snapshot taken at the end of an epoch carries
+            that epoch's numbers of the history (cost, accuracies). The result
+            is ``history.snapshots``. Recording never changes the arithmetic:
+            the same seed trains the same network with or without it.
 
         Returns
         -------
@@ -606,17 +605,7 @@ class Network:
         decay = 1.0 - learning_rate * l2 / X.shape[0]
         n_batches = -(-X.shape[0] // batch_size)
         if schedule is not None:  # the start, before any update
-            metrics = {}
-            if monitor:
-                mlp = self.to_mlp()
-                metrics["cost"], metrics["train_accuracy"] = self._cost(
-                    mlp, X, y, cost, l2, X.shape[0]
-                )
-                if Xv is not None:
-                    metrics["validation_cost"], metrics["validation_accuracy"] = (
-                        self._cost(mlp, Xv, yv, cost, l2, X.shape[0])
-                    )
-            snapshots.record(self.to_mlp(), epoch=0.0, step=0, metrics=metrics)
+            snapshots.record(self.to_mlp(), epoch=0.0, step=0, metrics={})
         try:
             for epoch in range(1, epochs + 1):
                 order = (

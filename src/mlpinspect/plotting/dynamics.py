@@ -70,7 +70,7 @@ _LABELS = {
     "match_correlation": "correlation with final weights",
     "formed": "units formed (%)",
 }
-_METRICS = ("validation_accuracy", "accuracy", "train_accuracy")
+_METRICS = ("accuracy", "validation_accuracy", "train_accuracy")
 """Which accuracy the metric panel shows, in order of preference."""
 
 _DEFAULT_UNITS = 8
@@ -151,8 +151,9 @@ def plot_unit_dynamics(
         ``"formed"``.
     metric : str or None, default "auto"
         The recorded number to draw in an extra panel: ``"auto"`` picks the
-        first of ``validation_accuracy``, ``accuracy``, ``train_accuracy``
-        that was recorded; None draws no such panel.
+        first of ``accuracy`` (every snapshot scored by
+        :func:`~mlpinspect.unit_dynamics`), ``validation_accuracy`` and
+        ``train_accuracy`` that was recorded; None draws no such panel.
     units : bool, default True
         Draw each unit's own line (thin) under the mean.
     ax : matplotlib Axes or sequence of Axes, optional

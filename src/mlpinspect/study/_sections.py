@@ -401,8 +401,8 @@ FORMED = 0.9
 or above this (see :func:`mlpinspect.unit_dynamics`)."""
 
 
-def _curve(values: np.ndarray) -> list[float]:
-    return [round(float(v), 6) for v in values]
+def _curve(values: np.ndarray) -> list[float | None]:
+    return [None if np.isnan(v) else round(float(v), 6) for v in values]
 
 
 def _forming_text(name: str, numbers: dict[str, Any]) -> str:
@@ -437,7 +437,10 @@ def units_forming(ctx: Context) -> Section:
     names = list(STUDY_COMPARISON)
     dynamics = {
         name: unit_dynamics(
-            ctx.comparison_network(name).history.snapshots, threshold=FORMED
+            ctx.comparison_network(name).history.snapshots,
+            threshold=FORMED,
+            X=ctx.test[0],
+            y=ctx.test[1],
         )
         for name in names
     }
@@ -456,7 +459,6 @@ def units_forming(ctx: Context) -> Section:
         formed = dyn.formed_at
         at_start = float(np.mean(formed == 0))
         one = min(1, dyn.n_snapshots - 1)  # the snapshot after one epoch
-        accuracy = dyn.metrics.get("validation_accuracy")
         section.numbers[name] = {
             "threshold": FORMED,
             "epochs": _curve(dyn.times),
@@ -468,7 +470,7 @@ def units_forming(ctx: Context) -> Section:
             "mean_cosine_to_final": _curve(dyn.mean("cosine_to_final")),
             "mean_relative_change": _curve(dyn.mean("relative_change")),
             "mean_smoothness": _curve(dyn.mean("smoothness")),
-            "test_accuracy": None if accuracy is None else _curve(accuracy),
+            "test_accuracy": _curve(dyn.metrics["accuracy"]),
         }
         rows.append(
             [
@@ -508,10 +510,11 @@ def units_forming(ctx: Context) -> Section:
         )
     section.figure(
         "unit-dynamics",
-        plotting.plot_unit_dynamics(dynamics),
+        plotting.plot_unit_dynamics(dynamics, metric="accuracy"),
         "Per hidden unit (thin) and on average (thick), epoch by epoch: cosine to "
         "the initial and to the final weights, relative change, smoothness, the "
-        "share of units formed, and the test accuracy; one colour per training.",
+        "share of units formed, and the test accuracy (from the start); one colour "
+        "per training.",
     )
     return section
 
