@@ -22,7 +22,7 @@ from mlpinspect import (
     unit_dynamics,
     weight_images,
 )
-from mlpinspect.analysis.dynamics import formation, match_units, row_correlation
+from mlpinspect.analysis.dynamics import _formation, _match_units, _row_correlation
 
 
 @pytest.fixture(scope="module")
@@ -157,9 +157,9 @@ def test_matching_by_correlation_undoes_a_permutation(trained):
     final=arrays(np.float64, (4, 6), elements=st.floats(-1, 1, width=32)),
 )
 def test_matching_maximises_the_total_correlation(weights, final):
-    assigned = match_units(weights, final)
+    assigned = _match_units(weights, final)
     assert sorted(assigned.tolist()) == [0, 1, 2, 3]
-    corr = np.nan_to_num(row_correlation(final, weights), nan=-2.0)
+    corr = np.nan_to_num(_row_correlation(final, weights), nan=-2.0)
     best = max(
         sum(corr[j, p[j]] for j in range(4)) for p in itertools.permutations(range(4))
     )
@@ -175,7 +175,7 @@ def test_matching_maximises_the_total_correlation(weights, final):
     threshold=st.floats(-0.9, 1.0),
 )
 def test_formation_definition(cos, threshold):
-    formed = formation(cos, threshold)
+    formed = _formation(cos, threshold)
     for j in range(cos.shape[1]):
         ok = [
             s for s in range(len(cos)) if all(cos[t, j] >= threshold

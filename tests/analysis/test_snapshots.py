@@ -104,9 +104,9 @@ def test_from_models_adapts_any_framework():
         ({"models": []}, "at least one model"),
         ({"models": "net.pt"}, "`models` must be a list"),
         ({"models": _models(3), "epochs": [0, 1]}, r"`epochs` must have one value"),
-        ({"models": _models(3), "steps": [0, 2, 2]}, "`step` must increase"),
-        ({"models": _models(3), "epochs": [0, 2, 1]}, "`epoch` must increase"),
-        ({"models": _models(2), "epochs": [-1, 0]}, "`epoch` must be >= 0"),
+        ({"models": _models(3), "steps": [0, 2, 2]}, "`steps` must increase"),
+        ({"models": _models(3), "epochs": [0, 2, 1]}, "`epochs` must increase"),
+        ({"models": _models(2), "epochs": [-1, 0]}, "`epochs` must be >= 0"),
         ({"models": _models(2), "metrics": {"a": [1.0]}}, r"metrics\['a'\]"),
         ({"models": _models(2), "epochs": "01"}, "`epochs` must be a sequence"),
         (
@@ -469,3 +469,29 @@ def test_recorder_record_checks():
     with pytest.raises(InvalidParameterError, match="no snapshot was recorded"):
         SnapshotRecorder().close()
     assert "every_epochs=1" in repr(SnapshotRecorder())
+
+
+def test_a_failed_write_ends_the_recording_and_leaves_nothing(tmp_path, monkeypatch):
+    from mlpinspect.analysis import _snapshotfile
+
+    add = _snapshotfile.Writer.add_array
+    calls = []
+
+    def failing(self, name, arr):
+        calls.append(name)
+        if name == "s1_b0":
+            raise OSError("disk full")
+        add(self, name, arr)
+
+    monkeypatch.setattr(_snapshotfile.Writer, "add_array", failing)
+    recorder = SnapshotRecorder(path=tmp_path / "run.npz")
+    models = _models(3)
+    recorder.record(models[0], epoch=0)
+    with pytest.raises(OSError, match="disk full"):
+        recorder.record(models[1], epoch=1)
+    assert list(tmp_path.iterdir()) == []  # the temporary file is gone
+    with pytest.raises(InvalidParameterError, match="failed earlier"):
+        recorder.record(models[2], epoch=2)
+    with pytest.raises(InvalidParameterError, match="recording failed"):
+        recorder.close()
+    assert list(tmp_path.iterdir()) == []

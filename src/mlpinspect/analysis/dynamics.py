@@ -242,7 +242,7 @@ def as_snapshots(value: Any, name: str = "snapshots") -> Snapshots:
     )
 
 
-def row_correlation(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def _row_correlation(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Pearson correlation of every row of ``a`` with every row of ``b``:
     shape ``(len(a), len(b))``, NaN where a row is constant."""
     a = a - a.mean(axis=1, keepdims=True)
@@ -252,13 +252,21 @@ def row_correlation(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.clip(nan_divide(a @ b.T, np.outer(na, nb)), -1.0, 1.0)
 
 
-def match_units(weights: np.ndarray, final: np.ndarray) -> np.ndarray:
+def _paired_correlation(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Pearson correlation of row ``i`` of ``a`` with row ``i`` of ``b``."""
+    a = a - a.mean(axis=1, keepdims=True)
+    b = b - b.mean(axis=1, keepdims=True)
+    norms = np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1)
+    return np.clip(nan_divide(np.einsum("ij,ij->i", a, b), norms), -1.0, 1.0)
+
+
+def _match_units(weights: np.ndarray, final: np.ndarray) -> np.ndarray:
     """For each row of ``final``, the row of ``weights`` assigned to it so that
     the total weight correlation is largest (one row each; the Hungarian
     algorithm, :func:`scipy.optimize.linear_sum_assignment`)."""
     from scipy.optimize import linear_sum_assignment
 
-    corr = row_correlation(final, weights)
+    corr = _row_correlation(final, weights)
     # A constant row correlates with nothing: any assignment is as good.
     rows, cols = linear_sum_assignment(np.nan_to_num(corr, nan=-2.0), maximize=True)
     assigned = np.empty(final.shape[0], dtype=np.intp)
@@ -266,7 +274,7 @@ def match_units(weights: np.ndarray, final: np.ndarray) -> np.ndarray:
     return assigned
 
 
-def formation(cosine_to_final: np.ndarray, threshold: float) -> np.ndarray:
+def _formation(cosine_to_final: np.ndarray, threshold: float) -> np.ndarray:
     """Per column, the first row from which the values stay ``>= threshold``
     to the last row; -1 when the last row is below it (or NaN)."""
     above = np.nan_to_num(cosine_to_final, nan=-np.inf) >= threshold
@@ -378,7 +386,7 @@ def unit_dynamics(
     for s in range(n):
         mlp = final if s == n - 1 else snaps[s]
         w = _weights(mlp, index)
-        follow = chosen if match == "index" else match_units(w, end)[chosen]
+        follow = chosen if match == "index" else _match_units(w, end)[chosen]
         rows = w[follow]
         if start is None:
             start = rows
@@ -388,10 +396,10 @@ def unit_dynamics(
         out["relative_change"][s] = change
         out["cosine_to_final"][s] = drift_rows(rows, end[chosen])[0]
         out["smoothness"][s] = neighbour_correlation(rows.reshape(k, *image_hw))
-        out["match_correlation"][s] = np.diagonal(row_correlation(rows, end[chosen]))
+        out["match_correlation"][s] = _paired_correlation(rows, end[chosen])
         if accuracy is not None:
             accuracy[s] = mlp.score(X, y)
-    formed = formation(out["cosine_to_final"], threshold)
+    formed = _formation(out["cosine_to_final"], threshold)
     times = snaps.times
     metrics = {name: frozen(values) for name, values in snaps.metrics.items()}
     if accuracy is not None:

@@ -225,7 +225,7 @@ class Snapshots(Sequence):
                     f"`metrics` keys must be names (str); got {key!r}"
                 )
             numbers[key] = _per_snapshot(values, f"metrics[{key!r}]", n)
-        recorder = _Recording(None, argument="models")
+        recorder = _Recording(None, argument="models", times=("epochs", "steps"))
         for i, model in enumerate(models):
             recorder.add(
                 model if isinstance(model, MLP) else adapt(model, **options),
@@ -501,18 +501,26 @@ class _Recording:
     loop, :meth:`Snapshots.from_models`, :meth:`Snapshots.save`.
     """
 
-    def __init__(self, path: Path | None, *, argument: str = "model") -> None:
+    def __init__(
+        self,
+        path: Path | None,
+        *,
+        argument: str = "model",
+        times: tuple[str, str] = ("epoch", "step"),
+    ) -> None:
         self.path = path
-        self.argument = argument
+        self.argument = argument  # how error messages name the models
+        self.times = times  # ... and their epochs and steps
         self.meta: dict[str, Any] | None = None
-        self.models: list[MLP] = []
-        self.epochs: list[float | None] = []  # in memory only
+        self.models: list[MLP] = []  # in memory only
+        self.epochs: list[float | None] = []
         self.steps: list[int | None] = []
         self.metrics: list[dict[str, float]] = []
         self.count = 0
         self.first: tuple[float | None, int | None] = (None, None)
         self.last: tuple[float | None, int | None] = (None, None)
         self.writer: Writer | None = None
+        self.failed: BaseException | None = None
 
     def add(
         self,
@@ -522,13 +530,16 @@ class _Recording:
         step: int | None,
         metrics: Mapping[str, float],
     ) -> None:
+        """Check one snapshot against the first, then keep or write it."""
+        if self.failed is not None:
+            raise InvalidParameterError(
+                f"the recording failed earlier ({type(self.failed).__name__}: "
+                f"{self.failed}); nothing more can be added"
+            )
         i = self.count
-        where = f"`{self.argument}[{i}]`" if self.argument != "model" else "`model`"
         described = describe(model)
-        if self.meta is None:
-            described["name"] = model.name
-            self.meta = described
-        else:
+        if self.meta is not None:
+            where = "`model`" if self.argument == "model" else f"`{self.argument}[{i}]`"
             for key, value in described.items():
                 if value != self.meta[key]:
                     raise InvalidParameterError(
@@ -537,49 +548,64 @@ class _Recording:
                     )
         epoch, step = self._check_time(epoch, step, i)
         numbers = _check_metrics(metrics)
+        if self.meta is None:
+            self.meta = {**described, "name": model.name}
         if self.path is None:
             self.models.append(model)
             self.epochs.append(epoch)
             self.steps.append(step)
             self.metrics.append(numbers)
         else:
-            if self.writer is None:
-                self.writer = Writer(self.path)
-                self.writer.add_json("meta", {"format": FORMAT,
-                                              "format_version": FORMAT_VERSION,
-                                              **self.meta})  # fmt: skip
-            info = {
-                "epoch": epoch,
-                "step": step,
-                "metrics": {k: json_number(v) for k, v in numbers.items()},
-            }
-            for layer_index, layer in enumerate(model.layers):
-                self.writer.add_array(f"s{i}_w{layer_index}", layer.weight)
-                self.writer.add_array(f"s{i}_b{layer_index}", layer.bias)
-            self.writer.add_json(f"s{i}_info", info)  # last: the snapshot is whole
+            try:
+                self._write(i, model, epoch, step, numbers)
+            except BaseException as exc:
+                # A half-written snapshot cannot be taken back out of the zip:
+                # the temporary file goes, and the recording ends here.
+                self.failed = exc
+                self.abort()
+                raise
         if i == 0:
             self.first = (epoch, step)
         self.count += 1
         self.last = (epoch, step)
+
+    def _write(self, i: int, model: MLP, epoch: float | None, step: int | None,
+               numbers: dict[str, float]) -> None:  # fmt: skip
+        if self.writer is None:
+            self.writer = Writer(self.path)
+            self.writer.add_json("meta", {"format": FORMAT,
+                                          "format_version": FORMAT_VERSION,
+                                          **self.meta})  # fmt: skip
+        for layer_index, layer in enumerate(model.layers):
+            self.writer.add_array(f"s{i}_w{layer_index}", layer.weight)
+            self.writer.add_array(f"s{i}_b{layer_index}", layer.bias)
+        info = {
+            "epoch": epoch,
+            "step": step,
+            "metrics": {k: json_number(v) for k, v in numbers.items()},
+        }
+        self.writer.add_json(f"s{i}_info", info)  # last: the snapshot is whole
 
     def _check_time(
         self, epoch: Any, step: Any, i: int
     ) -> tuple[float | None, int | None]:
         """``epoch`` and ``step`` checked: at least one, the same kinds as the
         first snapshot's, each larger than the previous snapshot's."""
+        epoch_name, step_name = self.times
         if epoch is not None:
-            epoch = check_float(epoch, "epoch", minimum=0.0)
+            epoch = check_float(epoch, epoch_name, minimum=0.0)
         if step is not None:
-            step = check_int(step, "step", minimum=0)
+            step = check_int(step, step_name, minimum=0)
         if epoch is None and step is None:
             raise InvalidParameterError(
-                "a snapshot needs its `epoch` or its `step` (both may be given)"
+                f"a snapshot needs its `{epoch_name}` or its `{step_name}` (both may "
+                f"be given)"
             )
         if i == 0:
             return epoch, step
         for name, value, previous, known in (
-            ("epoch", epoch, self.last[0], self.first[0]),
-            ("step", step, self.last[1], self.first[1]),
+            (epoch_name, epoch, self.last[0], self.first[0]),
+            (step_name, step, self.last[1], self.first[1]),
         ):
             if (value is None) != (known is None):
                 raise InvalidParameterError(
@@ -595,6 +621,11 @@ class _Recording:
         return epoch, step
 
     def finish(self, *, complete: bool, load: bool = True) -> Snapshots:
+        if self.failed is not None:
+            raise InvalidParameterError(
+                f"the recording failed ({type(self.failed).__name__}: "
+                f"{self.failed}); nothing was written"
+            )
         if self.count == 0:
             self.abort()
             raise InvalidParameterError("no snapshot was recorded")
@@ -842,7 +873,10 @@ class SnapshotRecorder:
         """
         if self._closed:
             if self.snapshots is None:
-                raise InvalidParameterError("no snapshot was recorded")
+                raise InvalidParameterError(
+                    "this SnapshotRecorder holds no snapshots: it recorded none, or "
+                    "its recording failed"
+                )
             return self.snapshots
         self._closed = True
         self.snapshots = self._recording.finish(complete=bool(complete))
