@@ -130,34 +130,43 @@ def main() -> None:
     for engine in engines:
         fit(engine, False, 0)  # warm-up: numba compiles or loads its cache
         for monitor in (True, False):
-            wall = [np.inf] * len(WAYS)
-            cpu = [np.inf] * len(WAYS)
-            work = [np.inf] * len(WAYS)
-            for _ in range(args.repeat):
-                for way in range(len(WAYS)):
-                    w, c, r = fit(engine, monitor, way)
-                    wall[way], cpu[way] = min(wall[way], w), min(cpu[way], c)
-                    work[way] = min(work[way], r)
+            # runs[r][way] = (wall, cpu, recording) of round r, ways interleaved
+            runs = [
+                [fit(engine, monitor, way) for way in range(len(WAYS))]
+                for _ in range(args.repeat)
+            ]
+            best = np.min(np.array(runs), axis=0)  # (ways, 3)
             for way, name in enumerate(WAYS):
-                rows.append((engine, monitor, name, wall[way], wall[way] / wall[0],
-                             cpu[way] / cpu[0], work[way] / wall[0]))  # fmt: skip
+                paired = [r[way][0] / r[0][0] for r in runs]  # same round
+                rows.append((engine, monitor, name, best[way][0],
+                             best[way][0] / best[0][0], best[way][1] / best[0][1],
+                             np.median(paired), min(paired), max(paired),
+                             best[way][2] / best[0][0]))  # fmt: skip
 
     print(
-        f"\n{'engine':7s} {'monitor':8s} {'recording':24s} {'s/fit':>7s} "
-        f"{'wall ratio':>11s} {'CPU ratio':>10s} {'recording work':>15s}"
+        f"\n{'engine':6s} {'monitor':7s} {'recording':23s} {'s/fit':>6s} "
+        f"{'best':>7s} {'CPU':>7s} {'paired: median':>15s} {'range':>13s} "
+        f"{'work':>6s}"
     )
-    for engine, monitor, name, seconds, wall, cpu, work in rows:
-        share = "" if name == WAYS[0] else f"{100 * work:14.2f}%"
+    for row in rows:
+        engine, monitor, name, seconds, wall, cpu, median, low, high, work = row
+        if name == WAYS[0]:
+            print(f"{engine:6s} {monitor!s:7s} {name:23s} {seconds:6.2f}")
+            continue
         print(
-            f"{engine:7s} {monitor!s:8s} {name:24s} {seconds:7.3f} {wall:10.3f}x "
-            f"{cpu:9.3f}x {share}"
+            f"{engine:6s} {monitor!s:7s} {name:23s} {seconds:6.2f} {wall:6.3f}x "
+            f"{cpu:6.3f}x {median:14.3f}x {low:5.2f}-{high:5.2f}x "
+            f"{100 * work:5.2f}%"
         )
     print(
-        "\nratios = best seconds of that fit / best seconds of the same fit without "
-        "snapshots\n(1.050x would be a 5% slowdown): wall-clock, and CPU time of "
-        "this process.\nrecording work = best seconds spent copying and storing "
-        "the snapshots (inside\nthe recorder, plus one Network.to_mlp per "
-        "snapshot) / best wall seconds of the fit\nwithout snapshots."
+        "\nbest = best wall seconds of that fit / best wall seconds of the same fit "
+        "without\nsnapshots (1.050x would be a 5% slowdown); CPU = the same in CPU "
+        "seconds of this\nprocess; paired = the ratio within each round of "
+        "interleaved runs: its median and\nrange show how much a busy machine "
+        "moves a single ratio. work = seconds spent\ncopying and storing the "
+        "snapshots (measured inside the recorder, plus one\nNetwork.to_mlp per "
+        "snapshot) / best wall seconds of the fit without snapshots:\nwhat "
+        "recording adds, free of that noise."
     )
     for path in folder.iterdir():
         path.unlink()

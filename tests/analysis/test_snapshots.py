@@ -60,6 +60,17 @@ def test_from_models_keeps_the_models_and_the_times():
     assert not snaps.epochs.flags.writeable
 
 
+def test_the_constructor_is_from_models():
+    models = _models(3)
+    built = Snapshots(models, steps=[0, 4, 8], metrics={"cost": [3.0, 2.0, 1.0]})
+    same = Snapshots.from_models(models, steps=[0, 4, 8],
+                                 metrics={"cost": [3.0, 2.0, 1.0]})  # fmt: skip
+    assert all(_equal(a, b) for a, b in zip(built, same))
+    assert built.steps.tolist() == same.steps.tolist() == [0, 4, 8]
+    assert built.metrics["cost"].tolist() == [3.0, 2.0, 1.0]
+    assert built.epochs is None and built.complete
+
+
 def test_from_models_defaults_to_one_epoch_per_model_and_steps_alone():
     assert Snapshots.from_models(_models(3)).epochs.tolist() == [0.0, 1.0, 2.0]
     by_step = Snapshots.from_models(_models(3), steps=[0, 7, 9])
@@ -109,6 +120,7 @@ def test_from_models_adapts_any_framework():
         ({"models": _models(2), "epochs": [-1, 0]}, "`epochs` must be >= 0"),
         ({"models": _models(2), "metrics": {"a": [1.0]}}, r"metrics\['a'\]"),
         ({"models": _models(2), "epochs": "01"}, "`epochs` must be a sequence"),
+        ({"models": _models(2), "steps": [0, 1.5]}, "`steps` must be whole numbers"),
         (
             {"models": [*_models(1), *_models(1, sizes=(6, 4, 2))]},
             r"`models\[1\]` must have the sizes of the first snapshot",

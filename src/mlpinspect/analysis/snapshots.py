@@ -88,9 +88,19 @@ class Snapshots(Sequence):
     A sequence of :class:`~mlpinspect.MLP`: ``snapshots[i]`` is the network
     at snapshot ``i`` (read from disk when the snapshots live in a file),
     ``snapshots[a:b]`` or ``snapshots[[0, 5, -1]]`` a selection (a new
-    ``Snapshots`` sharing the same storage). Build one with
-    :meth:`from_models` or :meth:`load`, or record one during
-    :meth:`mlpinspect.Network.fit` with a :class:`SnapshotRecorder`.
+    ``Snapshots`` sharing the same storage). Record one during
+    :meth:`mlpinspect.Network.fit` with a :class:`SnapshotRecorder`, read one
+    with :meth:`load`, or build one from models saved during a training, of
+    any framework: ``Snapshots(models, epochs=...)``, the same as
+    :meth:`from_models`.
+
+    Parameters
+    ----------
+    models : sequence of models
+        The network at each snapshot, in training order: anything
+        :func:`mlpinspect.adapt` accepts. See :meth:`from_models`.
+    epochs, steps, metrics, **options
+        See :meth:`from_models`.
 
     Attributes
     ----------
@@ -131,6 +141,19 @@ class Snapshots(Sequence):
 
     def __init__(
         self,
+        models: Sequence[Any],
+        *,
+        epochs: Sequence[float] | None = None,
+        steps: Sequence[int] | None = None,
+        metrics: Mapping[str, Sequence[float]] | None = None,
+        **options: Any,
+    ) -> None:
+        built = _from_models(models, epochs, steps, metrics, options)
+        self.__dict__.update(built.__dict__)
+
+    @classmethod
+    def _make(
+        cls,
         store: Any,
         positions: np.ndarray,
         *,
@@ -138,14 +161,17 @@ class Snapshots(Sequence):
         steps: np.ndarray | None,
         metrics: Mapping[str, np.ndarray],
         complete: bool,
-    ) -> None:
-        # Not for users: build with from_models, load or a SnapshotRecorder.
+    ) -> Snapshots:
+        """Snapshots of ``store``'s snapshots at ``positions`` (the recorder's
+        and the loader's constructor)."""
+        self = cls.__new__(cls)
         self._store = store
         self._positions = positions
         self.epochs = epochs
         self.steps = steps
         self.metrics = dict(metrics)
         self.complete = complete
+        return self
 
     # -- constructors ------------------------------------------------------------
 
@@ -204,36 +230,7 @@ class Snapshots(Sequence):
         >>> len(snaps), snaps.epochs, snaps.steps.tolist()
         (3, None, [0, 100, 200])
         """
-        if isinstance(models, (str, bytes, Mapping)) or not isinstance(
-            models, Sequence
-        ):
-            raise InvalidParameterError(
-                f"`models` must be a list of models, one per snapshot; got "
-                f"{type(models).__name__}"
-            )
-        n = len(models)
-        if n == 0:
-            raise InvalidParameterError("`models` must hold at least one model")
-        if epochs is None and steps is None:
-            epochs = range(n)
-        epochs = None if epochs is None else _per_snapshot(epochs, "epochs", n)
-        steps = None if steps is None else _per_snapshot(steps, "steps", n)
-        numbers: dict[str, list[float]] = {}
-        for key, values in ({} if metrics is None else dict(metrics)).items():
-            if not isinstance(key, str):
-                raise InvalidParameterError(
-                    f"`metrics` keys must be names (str); got {key!r}"
-                )
-            numbers[key] = _per_snapshot(values, f"metrics[{key!r}]", n)
-        recorder = _Recording(None, argument="models", times=("epochs", "steps"))
-        for i, model in enumerate(models):
-            recorder.add(
-                model if isinstance(model, MLP) else adapt(model, **options),
-                epoch=None if epochs is None else epochs[i],
-                step=None if steps is None else int(steps[i]),
-                metrics={k: v[i] for k, v in numbers.items()},
-            )
-        return recorder.finish(complete=True)
+        return cls(models, epochs=epochs, steps=steps, metrics=metrics, **options)
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> Snapshots:
@@ -272,7 +269,7 @@ class Snapshots(Sequence):
             k: _readonly([_nan(info["metrics"].get(k)) for info in infos], np.float64)
             for k in names
         }
-        return cls(
+        return cls._make(
             store,
             np.arange(n),
             epochs=None if epochs[0] is None else _readonly(epochs, np.float64),
@@ -319,7 +316,7 @@ class Snapshots(Sequence):
         def pick(arr: np.ndarray | None) -> np.ndarray | None:
             return None if arr is None else _readonly(arr[chosen], arr.dtype)
 
-        return Snapshots(
+        return Snapshots._make(
             self._store,
             self._positions[chosen],
             epochs=pick(self.epochs),
@@ -437,6 +434,45 @@ class Snapshots(Sequence):
             span += f" to {self.time_text(n - 1).split()[1]}"
         state = "" if self.complete else ", incomplete"
         return f"Snapshots({sizes}, {n} snapshots{span}{state}, {where})"
+
+
+def _from_models(
+    models: Any, epochs: Any, steps: Any, metrics: Any, options: dict[str, Any]
+) -> Snapshots:
+    """In-memory snapshots of ``models``, each adapted, checked as a recorder
+    checks them."""
+    if isinstance(models, (str, bytes, Mapping)) or not isinstance(models, Sequence):
+        raise InvalidParameterError(
+            f"`models` must be a list of models, one per snapshot; got "
+            f"{type(models).__name__}"
+        )
+    n = len(models)
+    if n == 0:
+        raise InvalidParameterError("`models` must hold at least one model")
+    if epochs is None and steps is None:
+        epochs = range(n)
+    epochs = None if epochs is None else _per_snapshot(epochs, "epochs", n)
+    steps = None if steps is None else _per_snapshot(steps, "steps", n)
+    if steps is not None and any(s != round(s) for s in steps):
+        raise InvalidParameterError(
+            f"`steps` must be whole numbers of mini-batch updates; got {steps!r:.60}"
+        )
+    numbers: dict[str, list[float]] = {}
+    for key, values in ({} if metrics is None else dict(metrics)).items():
+        if not isinstance(key, str):
+            raise InvalidParameterError(
+                f"`metrics` keys must be names (str); got {key!r}"
+            )
+        numbers[key] = _per_snapshot(values, f"metrics[{key!r}]", n)
+    recorder = _Recording(None, argument="models", times=("epochs", "steps"))
+    for i, model in enumerate(models):
+        recorder.add(
+            model if isinstance(model, MLP) else adapt(model, **options),
+            epoch=None if epochs is None else epochs[i],
+            step=None if steps is None else int(steps[i]),
+            metrics={k: v[i] for k, v in numbers.items()},
+        )
+    return recorder.finish(complete=True)
 
 
 def _readonly(values: Any, dtype: Any) -> np.ndarray:
@@ -637,7 +673,7 @@ class _Recording:
             self.writer = None
             return Snapshots.load(self.path) if load else None  # type: ignore[return-value]
         names = sorted({k for numbers in self.metrics for k in numbers})
-        return Snapshots(
+        return Snapshots._make(
             _MemoryStore(self.models, self.meta),
             np.arange(self.count),
             epochs=None
