@@ -120,7 +120,9 @@ sphinx_gallery_conf = {
     "doc_module": ("mlpinspect",),
     "reference_url": {"mlpinspect": None},  # link code to this API reference
     "image_scrapers": ("matplotlib",),
-    "matplotlib_animations": False,
+    # Animations an example keeps in a variable (plot_09) are embedded as
+    # JavaScript players (frames as PNG; no ffmpeg needed).
+    "matplotlib_animations": (True, "jshtml"),
     "remove_config_comments": True,
     "download_all_examples": True,
     "show_memory": False,

@@ -32,6 +32,7 @@ EXPECTED = [
     "plot_06_other_frameworks.py",
     "plot_07_attribution_methods.py",
     "plot_08_two_hidden_layers.py",
+    "plot_09_how_units_form.py",
 ]
 
 
@@ -260,3 +261,34 @@ def test_08_two_hidden_layers(run_example):
     assert np.all(ns["best_real"] <= ns["bound"] + 1e-9)
     assert _image_axes(run.figures[0]) == 16
     assert _image_axes(run.figures[2]) == 16
+
+
+def test_09_how_units_form(run_example):
+    from matplotlib.animation import FuncAnimation
+
+    from mlpinspect.experiments import STUDY_COMPARISON
+
+    run = run_example(_example("plot_09_how_units_form.py"))
+    ns = run.namespace
+    histories, dynamics = ns["histories"], ns["dynamics"]
+    assert list(histories) == list(STUDY_COMPARISON)
+    for history in histories.values():
+        # Quick mode: one epoch of 1,000 mini-batches, a snapshot every 250.
+        assert history.snapshots.steps.tolist() == [0, 250, 500, 750, 1000]
+    # Two film strips of 8 units x 5 snapshots, the curves, two animations.
+    assert len(run.figures) == 5
+    assert _image_axes(run.figures[0]) == 8 * 5
+    assert _image_axes(run.figures[1]) == 8 * 5
+    assert _image_axes(run.figures[3]) == 30 and _image_axes(run.figures[4]) == 30
+    for name in ("animation_first", "animation_second"):
+        assert isinstance(ns[name], FuncAnimation)
+    assert ns["n_frames"] == 5
+    # What the text claims: network.py's units start formed and stay near their
+    # start; network2.py's leave theirs and form during training.
+    first, second = (dynamics[name] for name in STUDY_COMPARISON)
+    assert (first.formed_at == 0).mean() > 0.9
+    assert (second.formed_at > 0).all()
+    assert first.mean("cosine_to_init")[-1] > 0.9 > second.mean("cosine_to_init")[-1]
+    assert second.mean("smoothness")[-1] > first.mean("smoothness")[-1] + 0.3
+    assert len(ns["on_disk"]) == 21 and ns["on_disk"].path is not None
+    assert "frames for 5 snapshots" in run.output

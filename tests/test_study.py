@@ -28,6 +28,9 @@ FIGURES = [
     "decomposition",
     "attributions",
     "comparison",
+    "units-forming-1",
+    "units-forming-2",
+    "unit-dynamics",
     "sweep",
 ]
 
@@ -87,6 +90,44 @@ def test_html_report_is_self_contained(quick_study):
     assert page.count("data:image/png;base64,") == len(FIGURES)
     assert not re.search(r'src="(?!data:)', page)  # nothing loaded from elsewhere
     assert "<table>" in page
+
+
+def test_each_network_is_trained_once_and_its_units_followed(tmp_path, monkeypatch):
+    from mlpinspect.experiments import STUDY_COMPARISON
+    from mlpinspect.study import run_study
+
+    fits = []
+    fit = Network.fit
+
+    def counting(self, *args, **kwargs):
+        fits.append(self.init)
+        return fit(self, *args, **kwargs)
+
+    monkeypatch.setattr(Network, "fit", counting)
+    result = run_study(tmp_path, quick=True, quiet=True, sweep_sizes=())
+    # The study network is the comparison's first training: two trainings.
+    assert fits == ["normal", "scaled"]
+    dynamics = result.numbers["dynamics"]
+    assert list(dynamics) == list(STUDY_COMPARISON)
+    for name, numbers in dynamics.items():
+        assert numbers["epochs"] == [0.0, 1.0]  # --quick: one epoch
+        assert len(numbers["formed_at"]) == 30
+        assert set(numbers["formed_at"]) <= {0.0, 1.0}
+        assert numbers["mean_cosine_to_init"][0] == pytest.approx(1.0)
+        assert numbers["mean_cosine_to_final"][-1] == pytest.approx(1.0)
+        compared = result.numbers["comparison"][name]
+        assert numbers["mean_cosine_to_init"][-1] == pytest.approx(
+            compared["mean_cosine_to_init"], abs=1e-6
+        )
+        assert numbers["mean_smoothness"][-1] == pytest.approx(
+            compared["smoothness"], abs=1e-6
+        )
+        assert numbers["test_accuracy"][-1] == pytest.approx(
+            compared["test_accuracy"], abs=1e-6
+        )
+    report = (tmp_path / "report.md").read_text()
+    assert "## 7. How the units form" in report
+    assert "median epoch of formation" in report
 
 
 def test_python_dash_m_runs_the_command(tmp_path):

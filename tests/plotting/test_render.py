@@ -11,7 +11,14 @@ from matplotlib.figure import Figure
 from tests.plotting.helpers import image_axes, small_mlp
 
 import mlpinspect.plotting as plotting
-from mlpinspect import MLP, InvalidParameterError, Network, top_units
+from mlpinspect import (
+    MLP,
+    InvalidParameterError,
+    Network,
+    Snapshots,
+    top_units,
+    unit_dynamics,
+)
 from mlpinspect.analysis import class_contributions, decompose, preferred_input
 from mlpinspect.analysis.attribution import attribute
 from mlpinspect.experiments import SweepResult
@@ -56,6 +63,7 @@ def _figures(tabular: bool = False):
     net = Network([20, 4, 3], seed=0)
     net.fit(X, y, epochs=2, learning_rate=1.0, progress=False, validation_data=(X, y))
     results = {m: attribute(mlp, X[:1], 0, method=m) for m in ("gradient", "lrp")}
+    snapshots = Snapshots.from_models([mlp, mlp], epochs=[0, 1])
     return {
         "plot_weight_images": lambda **kw: plotting.plot_weight_images(mlp, **kw),
         "plot_output_weights": lambda **kw: plotting.plot_output_weights(mlp, **kw),
@@ -82,6 +90,10 @@ def _figures(tabular: bool = False):
         "plot_preferred_input": lambda **kw: plotting.plot_preferred_input(
             preferred_input(mlp, [0, 2], n_steps=10), **kw
         ),
+        "plot_unit_dynamics": lambda **kw: plotting.plot_unit_dynamics(
+            unit_dynamics(snapshots), **kw
+        ),
+        "plot_film_strip": lambda **kw: plotting.plot_film_strip(snapshots, **kw),
     }
 
 

@@ -12,7 +12,10 @@ the metadata needed to print or plot them.
 - ablation: :func:`ablate`, :func:`unit_importance`;
 - numbers that replace eyeballing: :func:`drift_from_init`, :func:`smoothness`;
 - attribution to input pixels: :func:`attribute`; a unit's preferred input by
-  activation maximisation: :func:`preferred_input`.
+  activation maximisation: :func:`preferred_input`;
+- training dynamics: :class:`Snapshots` of the weights over training
+  (recorded by a :class:`SnapshotRecorder`), :func:`unit_dynamics` (how and
+  when each unit forms).
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from .decomposition import (
     decompose,
     iter_decompose,
 )
+from .dynamics import UnitDynamics, unit_dynamics
 from .images import (
     EffectiveWeights,
     effective_weights,
@@ -36,6 +40,7 @@ from .images import (
 from .maximize import PreferredInput, preferred_input
 from .metrics import Drift, Smoothness, drift_from_init, smoothness
 from .selection import TopUnits, top_units
+from .snapshots import SnapshotRecorder, Snapshots
 
 __all__ = [
     "Ablation",
@@ -46,7 +51,10 @@ __all__ = [
     "EffectiveWeights",
     "PreferredInput",
     "Smoothness",
+    "SnapshotRecorder",
+    "Snapshots",
     "TopUnits",
+    "UnitDynamics",
     "UnitImportance",
     "ablate",
     "attribute",
@@ -60,6 +68,7 @@ __all__ = [
     "preferred_input",
     "smoothness",
     "top_units",
+    "unit_dynamics",
     "unit_importance",
     "weight_images",
 ]

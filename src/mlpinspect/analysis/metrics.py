@@ -169,6 +169,39 @@ def _weight_pair(obj: Any, layer: int) -> tuple[np.ndarray, np.ndarray, int]:
     return w, w0, index
 
 
+def drift_rows(
+    w: np.ndarray, w0: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Row by row, how far ``w`` moved from ``w0`` (both ``(units, in)``).
+
+    Returns ``(cosine, relative_change, norm, initial_norm)``, each of shape
+    ``(units,)``: the cosine similarity of ``w[j]`` and ``w0[j]`` (NaN when
+    either is zero), ``||w[j] - w0[j]|| / ||w0[j]||`` (NaN when ``w0[j]`` is
+    zero) and the two norms. The one definition of drift:
+    :func:`drift_from_init` and :func:`mlpinspect.unit_dynamics` use it.
+    """
+    w = np.asarray(w, dtype=np.float64)
+    w0 = np.asarray(w0, dtype=np.float64)
+    norm = np.linalg.norm(w, axis=1)
+    norm0 = np.linalg.norm(w0, axis=1)
+    dot = np.einsum("ij,ij->i", w, w0)
+    cosine = np.clip(nan_divide(dot, norm * norm0), -1.0, 1.0)
+    change = nan_divide(np.linalg.norm(w - w0, axis=1), norm0)
+    return cosine, change, norm, norm0
+
+
+def neighbour_correlation(images: np.ndarray) -> np.ndarray:
+    """The smoothness statistic of each image of ``images`` ``(n, H, W)``.
+
+    What :attr:`Smoothness.neighbour_correlation` holds, without the shuffled
+    baseline (see :func:`smoothness`): :func:`mlpinspect.unit_dynamics`
+    measures every snapshot with it.
+    """
+    imgs = np.asarray(images, dtype=np.float64)
+    shape = (int(imgs.shape[1]), int(imgs.shape[2]))
+    return _neighbour_correlation(imgs.reshape(imgs.shape[0], -1), shape)
+
+
 def drift_from_init(network: Any, *, layer: int = 0) -> Drift:
     """Per unit, how much of its trained weights is still the random initialisation.
 
@@ -218,13 +251,7 @@ def drift_from_init(network: Any, *, layer: int = 0) -> Drift:
     True
     """
     w, w0, index = _weight_pair(network, layer)
-    w = np.asarray(w, dtype=np.float64)
-    w0 = np.asarray(w0, dtype=np.float64)
-    norm = np.linalg.norm(w, axis=1)
-    norm0 = np.linalg.norm(w0, axis=1)
-    dot = np.einsum("ij,ij->i", w, w0)
-    cosine = np.clip(nan_divide(dot, norm * norm0), -1.0, 1.0)
-    change = nan_divide(np.linalg.norm(w - w0, axis=1), norm0)
+    cosine, change, norm, norm0 = drift_rows(w, w0)
     return Drift(
         layer=index,
         cosine=frozen(cosine),

@@ -29,6 +29,12 @@ class History:
         (evaluation excluded).
     config : dict
         The arguments of the :meth:`~Network.fit` call.
+    snapshots : Snapshots or None
+        The weights recorded during training when :meth:`~Network.fit` was
+        given ``snapshots=`` (a :class:`~mlpinspect.Snapshots`), else None.
+        Not part of :meth:`to_dict` (nor of a saved network's file): save them
+        with :meth:`Snapshots.save <mlpinspect.Snapshots.save>`, or record
+        them straight to a file.
 
     Examples
     --------
@@ -50,6 +56,7 @@ class History:
     validation_accuracy: list[float] = field(default_factory=list)
     seconds: list[float] = field(default_factory=list)
     config: dict[str, Any] = field(default_factory=dict)
+    snapshots: Any = field(default=None, repr=False, compare=False)
 
     def __len__(self) -> int:
         return len(self.epoch)

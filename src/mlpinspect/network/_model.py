@@ -50,6 +50,7 @@ from ..errors import InvalidParameterError, ModelFileError, NumericalError
 from ..mlp import MLP, Dense, ForwardTrace, _check_input_shape, _check_names
 from . import _training
 from ._history import History, print_progress
+from ._snapshots import check_recorder
 
 __all__ = ["COSTS", "ENGINES", "INITIALIZATIONS", "Network"]
 
@@ -482,6 +483,7 @@ class Network:
         progress: bool = True,
         callback: Callable[[Network, int, History], Any] | None = None,
         engine: str = "numpy",
+        snapshots: Any = None,
     ) -> History:
         """Train by mini-batch stochastic gradient descent.
 
@@ -532,6 +534,16 @@ class Network:
             The first use on a machine compiles it (a few seconds; cached on
             disk afterwards). The engines round differently, so a seed
             reproduces a network exactly within one engine, not across them.
+        snapshots : SnapshotRecorder, optional
+            Record the weights during training: a
+            :class:`~mlpinspect.SnapshotRecorder` says how often (every k
+            epochs and/or every n mini-batches) and where (in memory, or
+            streamed to one ``.npz`` file). Snapshots are always taken at the
+            start, before any update (the initialisation, for a new network),
+            and at the end. A snapshot taken at the end of an epoch carries
+            that epoch's numbers of the history (cost, accuracies). The result
+            is ``history.snapshots``. Recording never changes the arithmetic:
+            the same seed trains the same network with or without it.
 
         Returns
         -------
@@ -546,7 +558,8 @@ class Network:
             not support.
         NumericalError
             When training diverges (the weights overflow): the network is left
-            with the weights it had before the failing epoch.
+            with the weights it had before the failing epoch. Snapshots taken
+            until then are kept (``complete=False``).
         ImportError
             For ``engine="numba"`` when numba is not installed.
         """
@@ -573,6 +586,7 @@ class Network:
                 f"`cost`='cross_entropy' needs a sigmoid or softmax output layer; this "
                 f"network's output activation is {self.activation_names[-1]!r}"
             )
+        schedule = check_recorder(snapshots)
         Xv, yv = self._validation_data(validation_data)
         config = {
             "epochs": epochs,
@@ -589,38 +603,110 @@ class Network:
         targets = self._targets(y)
         bufs = _training.buffers(self.sizes, min(batch_size, X.shape[0]), self.dtype)
         decay = 1.0 - learning_rate * l2 / X.shape[0]
-        for epoch in range(1, epochs + 1):
-            order = (
-                self._rng.permutation(X.shape[0]) if shuffle else np.arange(X.shape[0])
-            )
-            before = [p.copy() for p in self._params]
-            start = time.perf_counter()
-            # Mini-batch products are too small to gain from BLAS threads, and
-            # waking idle threads thousands of times per epoch costs more than
-            # the arithmetic (10x slower at batch 100 on a 2-core machine).
-            with (
-                threadpool_limits(limits=1, user_api="blas"),
-                np.errstate(over="ignore", invalid="ignore"),
-            ):
-                sgd_epoch(
-                    self._params, self.activation_names, X, targets, order,
-                    batch_size, learning_rate, cost == "cross_entropy", decay, bufs,
-                )  # fmt: skip
-            seconds = time.perf_counter() - start
-            if not all(np.isfinite(p).all() for p in self._params):
-                for p, saved in zip(self._params, before):
-                    p[...] = saved
-                raise NumericalError(
-                    f"training diverged at epoch {epoch}: the weights overflowed to "
-                    f"NaN or inf; the network keeps its weights from before that "
-                    f"epoch. Lower `learning_rate` (got {learning_rate})"
+        n_batches = -(-X.shape[0] // batch_size)
+        if schedule is not None:  # the start, before any update
+            snapshots.record(self.to_mlp(), epoch=0.0, step=0, metrics={})
+        try:
+            for epoch in range(1, epochs + 1):
+                order = (
+                    self._rng.permutation(X.shape[0])
+                    if shuffle
+                    else np.arange(X.shape[0])
                 )
-            self._record(history, epoch, seconds, X, y, Xv, yv, cost, l2, monitor)
-            if progress:
-                print_progress(history, epochs)
-            if callback is not None and callback(self, epoch, history) is True:
-                break
+                before = [p.copy() for p in self._params]
+                step = (epoch - 1) * n_batches
+                cuts = () if schedule is None else schedule.cuts(step, n_batches)
+                # Mini-batch products are too small to gain from BLAS threads,
+                # and waking idle threads thousands of times per epoch costs
+                # more than the arithmetic (10x slower at batch 100 on a 2-core
+                # machine).
+                with (
+                    threadpool_limits(limits=1, user_api="blas"),
+                    np.errstate(over="ignore", invalid="ignore"),
+                ):
+                    seconds = self._epoch(
+                        sgd_epoch, X, targets, order, batch_size, learning_rate,
+                        cost, decay, bufs, cuts, snapshots, epoch, step, n_batches,
+                    )  # fmt: skip
+                if not all(np.isfinite(p).all() for p in self._params):
+                    for p, saved in zip(self._params, before):
+                        p[...] = saved
+                    raise NumericalError(
+                        f"training diverged at epoch {epoch}: the weights overflowed "
+                        f"to NaN or inf; the network keeps its weights from before "
+                        f"that epoch. Lower `learning_rate` (got {learning_rate})"
+                    )
+                self._record(history, epoch, seconds, X, y, Xv, yv, cost, l2, monitor)
+                if progress:
+                    print_progress(history, epochs)
+                stop = callback is not None and callback(self, epoch, history) is True
+                step += n_batches
+                if schedule is not None and (
+                    stop or epoch == epochs or schedule.due(epoch, step)
+                ):
+                    snapshots.record(
+                        self.to_mlp(),
+                        epoch=float(epoch),
+                        step=step,
+                        metrics=self._last_numbers(history),
+                    )
+                if stop:
+                    break
+        except BaseException:
+            if schedule is not None:
+                snapshots.close(complete=False)
+            raise
+        if schedule is not None:
+            history.snapshots = snapshots.close(complete=True)
         return history
+
+    def _epoch(
+        self, sgd_epoch: Callable[..., None], X: np.ndarray, targets: np.ndarray,
+        order: np.ndarray, batch_size: int, learning_rate: float, cost: str,
+        decay: float, bufs: Any, cuts: Any, recorder: Any, epoch: int, step: int,
+        n_batches: int,
+    ) -> float:  # fmt: skip
+        """One epoch of SGD; returns the seconds spent in the engine.
+
+        With ``cuts`` (numbers of mini-batches after which a snapshot is due),
+        the epoch runs as consecutive slices of ``order``, each starting at a
+        batch boundary, with a snapshot between two slices: the same batches
+        in the same order as one call. A slice that overflows ends the epoch
+        early (fit then restores the weights and raises).
+        """
+        seconds, done = 0.0, 0
+        for end in (*cuts, n_batches):
+            start = time.perf_counter()
+            sgd_epoch(
+                self._params, self.activation_names, X, targets,
+                order[done * batch_size : end * batch_size], batch_size,
+                learning_rate, cost == "cross_entropy", decay, bufs,
+            )  # fmt: skip
+            seconds += time.perf_counter() - start
+            done = end
+            if end == n_batches:
+                break
+            if not all(np.isfinite(p).all() for p in self._params):
+                break
+            recorder.record(
+                self.to_mlp(),
+                epoch=epoch - 1 + end / n_batches,
+                step=step + end,
+                metrics={},
+            )
+        return seconds
+
+    @staticmethod
+    def _last_numbers(history: History) -> dict[str, float]:
+        """The last epoch's cost and accuracies, by name."""
+        numbers = {
+            "cost": history.cost[-1],
+            "train_accuracy": history.train_accuracy[-1],
+        }
+        if history.validation_accuracy:
+            numbers["validation_cost"] = history.validation_cost[-1]
+            numbers["validation_accuracy"] = history.validation_accuracy[-1]
+        return numbers
 
     def _engine(self, engine: str) -> Callable[..., None]:
         if engine == "numpy":

@@ -84,6 +84,9 @@ def sgd_epoch(
 ) -> None:
     """One pass of mini-batch SGD over ``X[order]``, updating ``params`` in place.
 
+    ``order`` holds the rows of ``X`` to visit, batch after batch: the whole
+    epoch's permutation, or a slice of it that starts at a batch boundary.
+
     ``params[l]`` is layer ``l``'s ``(out, in + 1)`` matrix, the bias in the
     last column. For a mini-batch of ``m`` examples (Nielsen's equations
     BP1-BP4, in matrix form, one row per example)::
@@ -110,8 +113,7 @@ def sgd_epoch(
     update = gemm_update(params[0].dtype)
     weights_only = [p[:, :-1] for p in params]  # for delta and weight decay
     n_in = X.shape[1]
-    n = X.shape[0]
-    full = min(batch_size, n)
+    full = min(batch_size, X.shape[0])  # the buffers' rows
 
     def views(m: int) -> tuple:
         """The buffers cut to ``m`` rows (row slices keep C order)."""
@@ -129,7 +131,9 @@ def sgd_epoch(
 
     plan_full = views(full)
     take, matmul, subtract, multiply = np.take, np.matmul, np.subtract, np.multiply
-    for start in range(0, n, batch_size):
+    # `order` may be a slice of the epoch's order (a run of mini-batches
+    # between two snapshots): its batches are the epoch's batches.
+    for start in range(0, order.shape[0], batch_size):
         idx = order[start : start + batch_size]
         m = idx.shape[0]
         A, hidden, Z, D, T, Y, x = plan_full if m == full else views(m)

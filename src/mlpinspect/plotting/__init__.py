@@ -17,7 +17,12 @@ and is named after the analysis it draws:
 - attributions: :func:`plot_attribution` (an
   :func:`~mlpinspect.attribute` result: the input, its maps and overlays);
 - experiments: :func:`plot_training`, :func:`plot_sweep`,
-  :func:`plot_compare` (the same units of several networks side by side).
+  :func:`plot_compare` (the same units of several networks side by side);
+- training dynamics: :func:`plot_unit_dynamics` (a
+  :func:`~mlpinspect.unit_dynamics` result as curves),
+  :func:`plot_film_strip` (units over training, for reports),
+  :func:`animate_weight_images` and :func:`save_weight_animation` (the
+  weight images as an animation, a GIF or an MP4).
 
 Results carry what their figures need (the inputs, names, layer, the model),
 so ``plot_decomposition(decompose(model, X))`` needs nothing else.
@@ -72,6 +77,12 @@ from ._colors import DIVERGING_CMAP, NEGATIVE_COLOR, POSITIVE_COLOR
 from .attribution import plot_attribution
 from .contributions import plot_class_contributions, plot_decomposition
 from .contributions import plot_contributions as plot_contributions  # deprecated
+from .dynamics import (
+    animate_weight_images,
+    plot_film_strip,
+    plot_unit_dynamics,
+    save_weight_animation,
+)
 from .recipes import plot_recipe as plot_recipe  # deprecated
 from .recipes import plot_recipes, plot_top_units
 from .training import plot_compare, plot_sweep, plot_training
@@ -82,17 +93,21 @@ __all__ = [
     "DIVERGING_CMAP",
     "NEGATIVE_COLOR",
     "POSITIVE_COLOR",
+    "animate_weight_images",
     "plot_attribution",
     "plot_class_contributions",
     "plot_compare",
     "plot_decomposition",
+    "plot_film_strip",
     "plot_output_weights",
     "plot_preferred_input",
     "plot_recipes",
     "plot_sweep",
     "plot_top_units",
     "plot_training",
+    "plot_unit_dynamics",
     "plot_weight_images",
+    "save_weight_animation",
 ]
 
 DEPRECATED_ALIASES = {

@@ -23,6 +23,7 @@ from ..mlp import MLP
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure, FigureBase
+    from matplotlib.text import Text
 
 __all__ = [
     "check_ax",
@@ -124,13 +125,14 @@ def figure_width(fig: FigureBase) -> float:
     return width
 
 
-def set_title(fig: FigureBase, text: str) -> None:
-    """The figure's title, each line wrapped to the figure's width."""
+def set_title(fig: FigureBase, text: str) -> Text:
+    """The figure's title, each line wrapped to the figure's width; returns
+    the title's Text (an animation updates it)."""
     chars = max(24, int(figure_width(fig) * 12))
     lines = [
         wrapped for line in text.split("\n") for wrapped in textwrap.wrap(line, chars)
     ]
-    fig.suptitle("\n".join(lines), fontsize="medium")
+    return fig.suptitle("\n".join(lines), fontsize="medium")
 
 
 def default_ncols(n: int, max_columns: int = MAX_COLUMNS) -> int:

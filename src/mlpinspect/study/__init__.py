@@ -6,9 +6,10 @@ gradient descent, its hidden units shown as images, the top-3 excitatory and
 inhibitory hidden units of every digit by weight *and* by what they actually
 contribute on real images, an exact decomposition and pixel attributions of
 one decision, the initialisation/regularisation comparison measured by drift
-from initialisation and smoothness, and the hidden-size sweep over several
-seeds. It writes every figure as PNG, the trained networks as ``.npz``, and a
-report (``report.md`` and a self-contained ``report.html``).
+from initialisation and smoothness, how the hidden units of both trainings
+form epoch by epoch, and the hidden-size sweep over several seeds. It writes
+every figure as PNG, the trained networks as ``.npz``, and a report
+(``report.md`` and a self-contained ``report.html``).
 
 The report is made of sections (:data:`~mlpinspect.study.SECTIONS`),
 each a function that returns its numbers, tables and figures.

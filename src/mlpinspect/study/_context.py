@@ -14,10 +14,18 @@ import numpy as np
 
 from .._io import atomic_write
 from ..errors import InvalidParameterError
+from ..experiments import STUDY_COMPARISON
 
 __all__ = ["Context", "Progress", "check_output_folder", "load_data"]
 
 DIGITS = tuple(str(d) for d in range(10))
+STUDY_SETTINGS = {
+    "init": "normal",
+    "cost": "quadratic",
+    "learning_rate": 3.0,
+    "l2": 0.0,
+}
+"""The study network's training: Nielsen's ``network.py``."""
 
 
 class Progress:
@@ -77,27 +85,55 @@ class Context:
 
         Sigmoid units, quadratic cost, N(0, 1) initialisation, mini-batches of
         10, learning rate 3.0, ``epochs`` epochs on the training data, the test
-        data as held-out data in its history.
+        data as held-out data in its history. Its weights at the start and
+        after every epoch are in ``history.snapshots``.
         """
+        return self._trained(STUDY_SETTINGS, seed)
+
+    def comparison_network(self, name: str, seed: int | None = None) -> Any:
+        """The comparison's training ``name`` (a key of
+        :data:`~mlpinspect.experiments.STUDY_COMPARISON`), trained once per run
+        as :meth:`study_network` is, with its snapshots. The first training of
+        the comparison has the study network's settings: it *is* the study
+        network, not a second training of it."""
+        if name not in STUDY_COMPARISON:
+            raise InvalidParameterError(
+                f"`name` must be one of {list(STUDY_COMPARISON)}; got {name!r}"
+            )
+        return self._trained(STUDY_COMPARISON[name], seed)
+
+    def _trained(self, settings: dict[str, Any], seed: int | None) -> Any:
+        """A 784-30-10 sigmoid network trained with ``settings`` (``init``,
+        ``cost``, ``learning_rate``, ``l2``) and ``seed``, once per run."""
+        from ..analysis import SnapshotRecorder
         from ..network import Network
 
         seed = self.seed if seed is None else seed
-        key = ("study", seed)
+        key = ("784-30-10", seed, tuple(sorted(settings.items())))
         if key not in self.networks:
-            self.say(
-                f"training the study network (seed {seed}): 784-30-10, sigmoid, "
-                f"quadratic cost, batch 10, learning rate 3.0, N(0, 1) initialisation"
+            if dict(settings) == STUDY_SETTINGS:
+                self.say(
+                    f"training the study network (seed {seed}): 784-30-10, sigmoid, "
+                    f"quadratic cost, batch 10, learning rate 3.0, N(0, 1) "
+                    f"initialisation"
+                )
+            else:
+                described = ", ".join(f"{k} {v}" for k, v in settings.items())
+                self.say(f"training 784-30-10 (seed {seed}): {described}, batch 10")
+            net = Network(
+                [784, 30, 10], init=settings["init"], seed=seed, class_names=DIGITS
             )
-            net = Network([784, 30, 10], init="normal", seed=seed, class_names=DIGITS)
             net.fit(
                 *self.train,
                 epochs=self.epochs,
                 batch_size=10,
-                learning_rate=3.0,
-                cost="quadratic",
+                learning_rate=settings["learning_rate"],
+                cost=settings["cost"],
+                l2=settings["l2"],
                 validation_data=self.test,
                 progress=not self.quiet,
                 engine=self.engine,
+                snapshots=SnapshotRecorder(every_epochs=1),
             )
             self.networks[key] = net
         return self.networks[key]

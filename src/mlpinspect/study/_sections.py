@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from ..experiments import STUDY_COMPARISON, compare_training, hidden_size_sweep
+from ..experiments import STUDY_COMPARISON, hidden_size_sweep
 from ._context import Context
 
 __all__ = ["SECTIONS", "Section"]
@@ -322,32 +322,24 @@ def comparison_section(ctx: Context) -> Section:
     from .. import plotting
     from ..analysis import drift_from_init, smoothness, weight_images
 
-    ctx.say(
-        "training the comparison: N(0,1) + quadratic vs N(0,1/n) + cross-entropy + L2"
-    )
-    comparison = compare_training(
-        STUDY_COMPARISON,
-        train=ctx.train,
-        test=ctx.test,
-        seed=ctx.seed,
-        epochs=ctx.epochs,
-        progress=not ctx.quiet,
-        engine=ctx.engine,
-        n_jobs=ctx.n_jobs,
-    )
+    ctx.say("the comparison: N(0,1) + quadratic vs N(0,1/n) + cross-entropy + L2")
+    # The first training is the study network (the same settings and seed):
+    # the context trains each network once per run.
+    names = list(STUDY_COMPARISON)
+    networks = {name: ctx.comparison_network(name) for name in names}
     section = Section(
         "comparison", "6. Initialisation and regularisation change what is learned"
     )
     rows = []
-    for i, name in enumerate(comparison.names):
-        net = comparison.networks[name]
+    for i, name in enumerate(names):
+        net = networks[name]
         ctx.files[f"comparison-{i + 1}.npz"] = net.save(
             ctx.out / f"comparison-{i + 1}.npz"
         )
         drift = drift_from_init(net)
         smooth = smoothness(weight_images(net, layer=0))
         smooth_init = smoothness(weight_images(net.initial_mlp(), layer=0))
-        accuracy = comparison.test_accuracy[name]
+        accuracy = net.score(*ctx.test)
         section.numbers[name] = {
             "test_accuracy": accuracy,
             "mean_cosine_to_init": drift.mean_cosine,
@@ -382,11 +374,11 @@ def comparison_section(ctx: Context) -> Section:
         ],
         rows,
     )
-    first, second = (section.numbers[n] for n in comparison.names[:2])
-    closer = comparison.names[
+    first, second = (section.numbers[n] for n in names[:2])
+    closer = names[
         0 if first["mean_cosine_to_init"] > second["mean_cosine_to_init"] else 1
     ]
-    smoother = comparison.names[0 if first["smoothness"] > second["smoothness"] else 1]
+    smoother = names[0 if first["smoothness"] > second["smoothness"] else 1]
     section.paragraph(
         f"Closer to its random start: '{closer}' (mean cosine to the initial "
         f"weights {first['mean_cosine_to_init']:.2f} for the first training, "
@@ -396,13 +388,138 @@ def comparison_section(ctx: Context) -> Section:
     )
     section.figure(
         "comparison",
-        plotting.plot_compare(comparison, layer=0, units=range(8)),
+        plotting.plot_compare(networks, layer=0, units=range(8)),
         "The first eight hidden units of each network, side by side.",
     )
     return section
 
 
-# -- 7. the sweep ----------------------------------------------------------------------
+# -- 7. how the units form -------------------------------------------------------------
+
+FORMED = 0.9
+"""A unit has formed once its cosine similarity to its final weights stays at
+or above this (see :func:`mlpinspect.unit_dynamics`)."""
+
+
+def _curve(values: np.ndarray) -> list[float | None]:
+    return [None if np.isnan(v) else round(float(v), 6) for v in values]
+
+
+def _forming_text(name: str, numbers: dict[str, Any]) -> str:
+    """What the numbers of one training say, in words generated from them."""
+    start = numbers["formed_at_start"]
+    median, last = numbers["median_formed_at"], numbers["last_formed_at"]
+    cosine = numbers["mean_cosine_to_init"][-1]
+    when = (
+        f"the median unit forms at epoch {median:g} and the last at epoch {last:g}"
+        if median > 0
+        else f"the last forms at epoch {last:g}"
+    )
+    verdict = (
+        "training nudged its random units rather than forming new ones"
+        if cosine > 0.5
+        else "its units were formed by training, not inherited from the initialisation"
+    )
+    return (
+        f"'{name}': {_pct(start, 0)} of its units are within {FORMED} of their final "
+        f"weights at initialisation; {when}; at the end their mean cosine to their "
+        f"initial weights is {cosine:.2f} and their smoothness "
+        f"{numbers['mean_smoothness'][-1]:.2f} (noise scores 0): {verdict}."
+    )
+
+
+def units_forming(ctx: Context) -> Section:
+    """When and how the hidden units of both trainings become what they are."""
+    from .. import plotting
+    from ..analysis import unit_dynamics
+
+    ctx.say("following the hidden units through training")
+    names = list(STUDY_COMPARISON)
+    dynamics = {
+        name: unit_dynamics(
+            ctx.comparison_network(name).history.snapshots,
+            threshold=FORMED,
+            X=ctx.test[0],
+            y=ctx.test[1],
+        )
+        for name in names
+    }
+    section = Section("dynamics", "7. How the units form")
+    section.paragraph(
+        "Both trainings of the comparison recorded every hidden unit's weights at "
+        "the start and after every epoch. For each unit and epoch: the cosine "
+        "similarity to its initial weights and to its final weights, the change "
+        "relative to its initial norm, and the smoothness of its weight image. A "
+        f"unit *forms* at the first epoch from which its cosine similarity to its "
+        f"final weights stays at or above {FORMED} until the end: epoch 0 means it "
+        f"was already there at initialisation."
+    )
+    rows = []
+    for name, dyn in dynamics.items():
+        formed = dyn.formed_at
+        at_start = float(np.mean(formed == 0))
+        one = min(1, dyn.n_snapshots - 1)  # the snapshot after one epoch
+        section.numbers[name] = {
+            "threshold": FORMED,
+            "epochs": _curve(dyn.times),
+            "formed_at": _curve(formed),
+            "median_formed_at": dyn.median_formed_at,
+            "last_formed_at": float(np.nanmax(formed)),
+            "formed_at_start": at_start,
+            "mean_cosine_to_init": _curve(dyn.mean("cosine_to_init")),
+            "mean_cosine_to_final": _curve(dyn.mean("cosine_to_final")),
+            "mean_relative_change": _curve(dyn.mean("relative_change")),
+            "mean_smoothness": _curve(dyn.mean("smoothness")),
+            "test_accuracy": _curve(dyn.metrics["accuracy"]),
+        }
+        rows.append(
+            [
+                name,
+                _pct(at_start, 0),
+                f"{dyn.median_formed_at:g}",
+                f"{np.nanmax(formed):g}",
+                f"{dyn.mean('cosine_to_init')[one]:.3f}",
+                f"{dyn.mean('cosine_to_init')[-1]:.3f}",
+                f"{dyn.mean('smoothness')[one]:.3f}",
+                f"{dyn.mean('smoothness')[-1]:.3f}",
+            ]
+        )
+    section.table(
+        [
+            "training",
+            "units formed at initialisation",
+            "median epoch of formation",
+            "last unit formed at epoch",
+            "cosine to init after epoch 1",
+            "at the end",
+            "smoothness after epoch 1",
+            "at the end",
+        ],
+        rows,
+    )
+    section.paragraph(" ".join(_forming_text(n, section.numbers[n]) for n in names))
+    for i, name in enumerate(names):
+        section.figure(
+            f"units-forming-{i + 1}",
+            plotting.plot_film_strip(
+                ctx.comparison_network(name).history.snapshots, frames=8
+            ),
+            f"'{name}': the first eight hidden units (rows) from initialisation to "
+            f"the end of training (columns, with the test accuracy), one colour "
+            f"scale for all tiles.",
+        )
+    section.figure(
+        "unit-dynamics",
+        plotting.plot_unit_dynamics(dynamics, metric="accuracy"),
+        "Per hidden unit (thin) and on average (thick), epoch by epoch: cosine to "
+        "the initial and to the final weights, relative change, smoothness, the "
+        "share of units formed, and the test accuracy (from the start); one colour "
+        "per training.",
+    )
+    return section
+
+
+# -- 8. the sweep ----------------------------------------------------------------------
 
 
 def sweep_section(ctx: Context) -> Section | None:
@@ -423,7 +540,7 @@ def sweep_section(ctx: Context) -> Section | None:
         progress=not ctx.quiet,
         engine=ctx.engine,
     )
-    section = Section("sweep", "7. How small can the hidden layer be?")
+    section = Section("sweep", "8. How small can the hidden layer be?")
     section.numbers.update(sweep.to_dict())
     n_seeds = len(seeds)
     section.paragraph(
@@ -459,6 +576,7 @@ SECTIONS: tuple[Callable[[Context], Section | None], ...] = (
     usage_section,
     one_decision,
     comparison_section,
+    units_forming,
     sweep_section,
 )
 """The report's sections, in order."""
