@@ -12,12 +12,17 @@ the metadata needed to print or plot them.
 - ablation: :func:`ablate`, :func:`unit_importance`;
 - numbers that replace eyeballing: :func:`drift_from_init`, :func:`smoothness`;
 - attribution to input pixels: :func:`attribute`; a unit's preferred input by
-  activation maximisation: :func:`preferred_input`.
+  activation maximisation: :func:`preferred_input`;
+- what every unit of a layer responds to, and which units are dead, always
+  on, saturated or duplicated: :func:`unit_atlas`;
+- whether two networks learned the same thing: :func:`cka`,
+  :func:`cka_matrix`, :func:`linear_cka`, :func:`match_units`.
 """
 
 from __future__ import annotations
 
 from .ablation import Ablation, UnitImportance, ablate, unit_importance
+from .atlas import UnitAtlas, unit_atlas
 from .attribution import Attribution, attribute
 from .decomposition import (
     ClassContributions,
@@ -36,10 +41,19 @@ from .images import (
 from .maximize import PreferredInput, preferred_input
 from .metrics import Drift, Smoothness, drift_from_init, smoothness
 from .selection import TopUnits, top_units
+from .similarity import (
+    CKAMatrix,
+    UnitMatching,
+    cka,
+    cka_matrix,
+    linear_cka,
+    match_units,
+)
 
 __all__ = [
     "Ablation",
     "Attribution",
+    "CKAMatrix",
     "ClassContributions",
     "Decomposition",
     "Drift",
@@ -47,9 +61,13 @@ __all__ = [
     "PreferredInput",
     "Smoothness",
     "TopUnits",
+    "UnitAtlas",
     "UnitImportance",
+    "UnitMatching",
     "ablate",
     "attribute",
+    "cka",
+    "cka_matrix",
     "class_contributions",
     "decompose",
     "drift_from_init",
@@ -57,9 +75,12 @@ __all__ = [
     "image_shape",
     "input_space_images",
     "iter_decompose",
+    "linear_cka",
+    "match_units",
     "preferred_input",
     "smoothness",
     "top_units",
+    "unit_atlas",
     "unit_importance",
     "weight_images",
 ]
