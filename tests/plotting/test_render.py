@@ -11,7 +11,15 @@ from matplotlib.figure import Figure
 from tests.plotting.helpers import image_axes, small_mlp
 
 import mlpinspect.plotting as plotting
-from mlpinspect import MLP, InvalidParameterError, Network, top_units
+from mlpinspect import (
+    MLP,
+    InvalidParameterError,
+    Network,
+    cka_matrix,
+    match_units,
+    top_units,
+    unit_atlas,
+)
 from mlpinspect.analysis import class_contributions, decompose, preferred_input
 from mlpinspect.analysis.attribution import attribute
 from mlpinspect.experiments import SweepResult
@@ -82,10 +90,23 @@ def _figures(tabular: bool = False):
         "plot_preferred_input": lambda **kw: plotting.plot_preferred_input(
             preferred_input(mlp, [0, 2], n_steps=10), **kw
         ),
+        "plot_unit_atlas": lambda **kw: plotting.plot_unit_atlas(
+            unit_atlas(mlp, X, y, k=3), **kw
+        ),
+        "plot_unit_profile": lambda **kw: plotting.plot_unit_profile(
+            unit_atlas(mlp, X, y, k=3), 1, **kw
+        ),
+        "plot_cka_matrix": lambda **kw: plotting.plot_cka_matrix(
+            cka_matrix([mlp, net], X), **kw
+        ),
+        "plot_matched_units": lambda **kw: plotting.plot_matched_units(
+            match_units(mlp, net, X), **kw
+        ),
     }
 
 
 SINGLE_PANEL = {
+    "plot_cka_matrix",
     "plot_decomposition",
     "plot_class_contributions",
     "plot_training",
