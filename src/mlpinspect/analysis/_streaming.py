@@ -16,11 +16,31 @@ atlas (:mod:`.atlas`) and representation similarity (:mod:`.similarity`).
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
-__all__ = ["Moments", "QuantileSketch", "TopK", "constant_columns"]
+__all__ = ["Moments", "QuantileSketch", "TopK", "constant_columns", "few_threads"]
+
+NARROW = 256
+"""Widths up to which the streamed products run on one BLAS thread."""
+
+
+def few_threads(width: int) -> Any:
+    """One BLAS thread for the products of a narrow representation.
+
+    Summing ``(b, D)' (b, D)`` for a few hundred rows at a time is too small a
+    job for BLAS threads: waking them for every batch costs more than the
+    arithmetic, several times more on a busy machine (as in the trainer). Wide
+    representations keep every thread.
+    """
+    if width > NARROW:
+        return contextlib.nullcontext()
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(limits=1, user_api="blas")
 
 
 def constant_columns(variance: np.ndarray, mean: np.ndarray) -> np.ndarray:

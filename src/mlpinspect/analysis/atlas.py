@@ -32,7 +32,13 @@ from ._batches import (
     iter_batches,
     nan_divide,
 )
-from ._streaming import Moments, QuantileSketch, TopK, constant_columns
+from ._streaming import (
+    Moments,
+    QuantileSketch,
+    TopK,
+    constant_columns,
+    few_threads,
+)
 from .decomposition import _membership
 
 __all__ = ["DEFAULT_QUANTILES", "UnitAtlas", "unit_atlas"]
@@ -553,8 +559,9 @@ def unit_atlas(
         X, labels = _labelled_stream(X, mlp)
     batches = iter_batches(mlp, X, y, chunk_size=chunk_size, labels=labels)
     state = _Accumulator(mlp, index, stage, k, bool(keep_inputs), labels)
-    for xb, yb in batches:
-        state.add(xb, yb)
+    with few_threads(state.units):
+        for xb, yb in batches:
+            state.add(xb, yb)
     return state.result(levels, thresholds, batches.feature_names)
 
 

@@ -39,7 +39,7 @@ from ._batches import (
     frozen,
     iter_batches,
 )
-from ._streaming import Moments, constant_columns
+from ._streaming import Moments, constant_columns, few_threads
 
 __all__ = [
     "ESTIMATORS",
@@ -253,11 +253,13 @@ def linear_cka(
         sizes = None
         batches = _activation_pairs(A)
     state: _CKAState | None = None
-    for blocks in _joined(batches, estimator):
-        if state is None:
-            state = _CKAState(sizes or [b.shape[1] for b in blocks], estimator)
-        if blocks[0].shape[0]:
-            state.add(blocks)
+    width = sum(sizes) if sizes else 0
+    with few_threads(width):
+        for blocks in _joined(batches, estimator):
+            if state is None:
+                state = _CKAState(sizes or [b.shape[1] for b in blocks], estimator)
+            if blocks[0].shape[0]:
+                state.add(blocks)
     if state is None or state.n == 0:
         raise InvalidParameterError("`A` must not be empty; got no rows")
     return float(state.cka()[0, 1])
@@ -332,8 +334,9 @@ def _stream_cka(
     state = _CKAState(sizes, estimator)
     batches = iter_batches(mlps[0], X, chunk_size=chunk_size)
     representations = (_representations(mlps, layers, xb, stage) for xb, _ in batches)
-    for blocks in _joined(representations, estimator):
-        state.add(blocks)
+    with few_threads(sum(sizes)):
+        for blocks in _joined(representations, estimator):
+            state.add(blocks)
     check_finite_values(
         state.moments.cross, mlps[0], layers[0][0],
         "the summed products of the compared activations",
