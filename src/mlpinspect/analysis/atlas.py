@@ -64,8 +64,8 @@ class UnitAtlas:
     Values are the units' activations at ``stage`` (``"post"``: the layer's
     output; ``"pre"``: its pre-activation). A unit is *on* (active) for an
     input when its pre-activation is positive: a sigmoid unit above 0.5, a
-    ReLU unit above 0 (as :attr:`ClassContributions.on_share
-    <mlpinspect.ClassContributions.on_share>`).
+    ReLU unit above 0 (as ``on_share`` of
+    :class:`~mlpinspect.ClassContributions`).
 
     Attributes
     ----------
@@ -302,10 +302,11 @@ class UnitAtlas:
         for u in range(self.n_units):
             if self.always_on[u] or self.dead[u]:
                 what = "always on" if self.always_on[u] else "dead (never on)"
+                spread = f" ± {self.std[u]:.2g}" if self.stage == "post" else ""
                 line = (
                     f"{self.unit_label(u)} is {what}: on for "
                     f"{100 * self.active_share[u]:.1f}% of {n:,} inputs, output "
-                    f"{self.output_mean[u]:.3g} on average"
+                    f"{self.output_mean[u]:.4g}{spread}"
                 )
                 if self.equivalent_bias is not None:
                     line += f"; it acts as a bias of {self._bias_text(u)}"

@@ -122,7 +122,7 @@ def plot_unit_atlas(
        for a later layer the weight matrices multiplied along the path,
        nonlinearities ignored), blue positive, red negative, one colour
        scale; a flagged unit gets a coloured frame and its flags in its title
-       (:data:`FLAG_COLORS`: dead black, always on orange, duplicate green,
+       (``FLAG_COLORS``: dead black, always on orange, duplicate green,
        saturated pink). A tabular model's weights are one heat map, units by
        features;
     2. the share of inputs on which each unit is on (pre-activation > 0),
