@@ -16,7 +16,10 @@ from mlpinspect import (
     InvalidParameterError,
     Network,
     Snapshots,
+    cka_matrix,
+    match_units,
     top_units,
+    unit_atlas,
     unit_dynamics,
 )
 from mlpinspect.analysis import class_contributions, decompose, preferred_input
@@ -94,10 +97,23 @@ def _figures(tabular: bool = False):
             unit_dynamics(snapshots), **kw
         ),
         "plot_film_strip": lambda **kw: plotting.plot_film_strip(snapshots, **kw),
+        "plot_unit_atlas": lambda **kw: plotting.plot_unit_atlas(
+            unit_atlas(mlp, X, y, k=3), **kw
+        ),
+        "plot_unit_profile": lambda **kw: plotting.plot_unit_profile(
+            unit_atlas(mlp, X, y, k=3), 1, **kw
+        ),
+        "plot_cka_matrix": lambda **kw: plotting.plot_cka_matrix(
+            cka_matrix([mlp, net], X), **kw
+        ),
+        "plot_matched_units": lambda **kw: plotting.plot_matched_units(
+            match_units(mlp, net, X), **kw
+        ),
     }
 
 
 SINGLE_PANEL = {
+    "plot_cka_matrix",
     "plot_decomposition",
     "plot_class_contributions",
     "plot_training",

@@ -16,11 +16,16 @@ the metadata needed to print or plot them.
 - training dynamics: :class:`Snapshots` of the weights over training
   (recorded by a :class:`SnapshotRecorder`), :func:`unit_dynamics` (how and
   when each unit forms).
+- what every unit of a layer responds to, and which units are dead, always
+  on, saturated or duplicated: :func:`unit_atlas`;
+- whether two networks learned the same thing: :func:`cka`,
+  :func:`cka_matrix`, :func:`linear_cka`, :func:`match_units`.
 """
 
 from __future__ import annotations
 
 from .ablation import Ablation, UnitImportance, ablate, unit_importance
+from .atlas import UnitAtlas, unit_atlas
 from .attribution import Attribution, attribute
 from .decomposition import (
     ClassContributions,
@@ -41,10 +46,19 @@ from .maximize import PreferredInput, preferred_input
 from .metrics import Drift, Smoothness, drift_from_init, smoothness
 from .selection import TopUnits, top_units
 from .snapshots import SnapshotRecorder, Snapshots
+from .similarity import (
+    CKAMatrix,
+    UnitMatching,
+    cka,
+    cka_matrix,
+    linear_cka,
+    match_units,
+)
 
 __all__ = [
     "Ablation",
     "Attribution",
+    "CKAMatrix",
     "ClassContributions",
     "Decomposition",
     "Drift",
@@ -55,9 +69,13 @@ __all__ = [
     "Snapshots",
     "TopUnits",
     "UnitDynamics",
+    "UnitAtlas",
     "UnitImportance",
+    "UnitMatching",
     "ablate",
     "attribute",
+    "cka",
+    "cka_matrix",
     "class_contributions",
     "decompose",
     "drift_from_init",
@@ -65,10 +83,13 @@ __all__ = [
     "image_shape",
     "input_space_images",
     "iter_decompose",
+    "linear_cka",
+    "match_units",
     "preferred_input",
     "smoothness",
     "top_units",
     "unit_dynamics",
+    "unit_atlas",
     "unit_importance",
     "weight_images",
 ]

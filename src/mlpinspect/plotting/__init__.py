@@ -23,6 +23,12 @@ and is named after the analysis it draws:
   :func:`plot_film_strip` (units over training, for reports),
   :func:`animate_weight_images` and :func:`save_weight_animation` (the
   weight images as an animation, a GIF or an MP4).
+- the unit atlas: :func:`plot_unit_atlas` (a layer at a glance, flagged units
+  framed), :func:`plot_unit_profile` (one unit: weights, top and bottom
+  inputs, quantiles, class means);
+- similarity: :func:`plot_cka_matrix` (a :func:`~mlpinspect.cka_matrix`
+  heat map), :func:`plot_matched_units` (matched units of two models side by
+  side).
 
 Results carry what their figures need (the inputs, names, layer, the model),
 so ``plot_decomposition(decompose(model, X))`` needs nothing else.
@@ -74,6 +80,7 @@ Deprecated names
 from __future__ import annotations
 
 from ._colors import DIVERGING_CMAP, NEGATIVE_COLOR, POSITIVE_COLOR
+from .atlas import plot_unit_atlas, plot_unit_profile
 from .attribution import plot_attribution
 from .contributions import plot_class_contributions, plot_decomposition
 from .contributions import plot_contributions as plot_contributions  # deprecated
@@ -85,6 +92,7 @@ from .dynamics import (
 )
 from .recipes import plot_recipe as plot_recipe  # deprecated
 from .recipes import plot_recipes, plot_top_units
+from .similarity import plot_cka_matrix, plot_matched_units
 from .training import plot_compare, plot_sweep, plot_training
 from .weights import plot_output_weights, plot_preferred_input, plot_weight_images
 from .weights import plot_preferred_inputs as plot_preferred_inputs  # deprecated
@@ -95,10 +103,12 @@ __all__ = [
     "POSITIVE_COLOR",
     "animate_weight_images",
     "plot_attribution",
+    "plot_cka_matrix",
     "plot_class_contributions",
     "plot_compare",
     "plot_decomposition",
     "plot_film_strip",
+    "plot_matched_units",
     "plot_output_weights",
     "plot_preferred_input",
     "plot_recipes",
@@ -106,6 +116,8 @@ __all__ = [
     "plot_top_units",
     "plot_training",
     "plot_unit_dynamics",
+    "plot_unit_atlas",
+    "plot_unit_profile",
     "plot_weight_images",
     "save_weight_animation",
 ]

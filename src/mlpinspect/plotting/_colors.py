@@ -39,6 +39,7 @@ __all__ = [
     "NEGATIVE_COLOR",
     "NEUTRAL_COLOR",
     "POSITIVE_COLOR",
+    "SEQUENTIAL_CMAP",
     "add_colorbar",
     "add_relative_colorbar",
     "format_value",
@@ -55,6 +56,10 @@ blue (positive); colour-blind safe."""
 
 INPUT_CMAP = "Greys"
 """Colour map for inputs (pixel intensities): 0 white, 1 black."""
+
+SEQUENTIAL_CMAP = "Blues"
+"""Colour map for quantities without a sign, from 0 (white) up (blue):
+similarities such as CKA, shares."""
 
 POSITIVE_COLOR = "#2166ac"
 """The blue end of ColorBrewer RdBu: positive, excitatory."""

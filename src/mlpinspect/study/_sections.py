@@ -569,6 +569,232 @@ def sweep_section(ctx: Context) -> Section | None:
     return section
 
 
+# -- 8. the same units across seeds ----------------------------------------------------
+
+SEED_COUNT = 3
+"""Seeds of the study network compared (the run's seed and the next ones)."""
+
+PARTNER_THRESHOLDS = (0.5, 0.8)
+"""Correlations at which a unit counts as having a partner in another seed."""
+
+
+def seeds_section(ctx: Context) -> Section:
+    """Do different seeds learn the same units? CKA and one-to-one matched units
+    between study networks trained from several seeds, against the same
+    networks untrained; and the always-on and dead units of the study network,
+    with what they contribute."""
+    from .. import plotting
+    from ..analysis import cka_matrix, class_contributions, match_units, unit_atlas
+
+    seeds = [ctx.seed + i for i in range(SEED_COUNT)]
+    nets = {s: ctx.study_network(s) for s in seeds}
+    ctx.say(f"comparing the hidden units of seeds {seeds} (CKA, matched units)")
+    X_test, y_test = ctx.test
+    trained = {f"seed {s}": nets[s].to_mlp() for s in seeds}
+    untrained = {f"seed {s} untrained": nets[s].initial_mlp() for s in seeds}
+    similarity = cka_matrix({**trained, **untrained}, X_test, layers=0)
+    n_hidden = trained[f"seed {seeds[0]}"].layers[0].n_out
+    section = Section("seeds", "9. Do different seeds learn the same units?")
+    section.numbers["seeds"] = seeds
+    rows, pairs = [], []
+    matchings = {}
+    for kind, models in (("trained", trained), ("untrained", untrained)):
+        names = list(models)
+        for i in range(len(names)):
+            for j in range(i + 1, len(names)):
+                a, b = names[i], names[j]
+                m = match_units(models[a], models[b], X_test, names=(a, b))
+                matchings[kind, i, j] = m
+                entry = {
+                    "kind": kind,
+                    "a": seeds[i],
+                    "b": seeds[j],
+                    "cka": similarity.get(a, b),
+                    "mean_matched_r": float(np.nanmean(m.pair_correlation)),
+                }
+                for t in PARTNER_THRESHOLDS:
+                    entry[f"partners_{t}"] = m.count_above(t)
+                pairs.append(entry)
+                rows.append(
+                    [
+                        f"{seeds[i]} and {seeds[j]} ({kind})",
+                        f"{entry['cka']:.3f}",
+                        *(
+                            f"{entry[f'partners_{t}']} of 30"
+                            for t in PARTNER_THRESHOLDS
+                        ),
+                        f"{entry['mean_matched_r']:.2f}",
+                    ]
+                )
+    section.numbers["pairs"] = pairs
+    for kind in ("trained", "untrained"):
+        values = [p["cka"] for p in pairs if p["kind"] == kind]
+        section.numbers[f"cka_{kind}"] = {
+            "mean": float(np.mean(values)),
+            "min": float(np.min(values)),
+            "max": float(np.max(values)),
+        }
+        section.numbers[f"partners_{kind}"] = _partners_of_first(
+            matchings, kind, len(seeds)
+        )
+    section.paragraph(
+        f"The study network trained from seeds {', '.join(map(str, seeds))}, compared "
+        f"on the {len(y_test):,} test images, against the same networks before "
+        f"training (their random initial weights): a baseline, because random "
+        f"projections of the same images already resemble each other. CKA (linear, "
+        f"Kornblith et al. 2019) compares the whole hidden layer up to rotation and "
+        f"scale; matching pairs the {n_hidden} hidden units of two networks one to "
+        f"one by the correlation of their activations (Li et al. 2016), and counts the "
+        f"units whose partner correlates at r >= 0.5 and >= 0.8."
+    )
+    section.table(
+        [
+            "seeds",
+            "CKA of the hidden layers",
+            "units with a partner at r >= 0.5",
+            "at r >= 0.8",
+            "mean matched r",
+        ],
+        rows,
+    )
+    mine = section.numbers["partners_trained"]
+    base = section.numbers["partners_untrained"]
+    cka_t, cka_u = section.numbers["cka_trained"], section.numbers["cka_untrained"]
+    section.paragraph(
+        f"Of the {n_hidden} hidden units of the study network (seed {seeds[0]}), "
+        f"**{mine['0.5']['any']} have a partner at r >= 0.5** in at least one other "
+        f"seed ({mine['0.5']['all']} in every other seed) and **{mine['0.8']['any']} "
+        f"at r >= 0.8** ({mine['0.8']['all']} in every other seed); untrained: "
+        f"{base['0.5']['any']} and {base['0.8']['any']}. CKA between trained seeds: "
+        f"**{cka_t['mean']:.2f}** ({cka_t['min']:.2f}-{cka_t['max']:.2f}); between "
+        f"untrained networks: {cka_u['mean']:.2f} ({cka_u['min']:.2f}-"
+        f"{cka_u['max']:.2f})."
+    )
+    section.figure(
+        "seed-cka",
+        plotting.plot_cka_matrix(similarity),
+        "Linear CKA between the hidden layers of the trained and untrained networks.",
+    )
+    section.figure(
+        "matched-units",
+        plotting.plot_matched_units(matchings["trained", 0, 1]),
+        f"The ten best-matched hidden units of seeds {seeds[0]} and {seeds[1]}, "
+        f"their weights side by side, with the correlation of their activations.",
+    )
+    ctx.say("building the unit atlas of the study network")
+    mlp = trained[f"seed {seeds[0]}"]
+    atlas = unit_atlas(mlp, X_test, y_test)
+    _flagged_units(section, atlas, class_contributions(mlp, X_test, y_test))
+    section.figure(
+        "unit-atlas",
+        plotting.plot_unit_atlas(atlas),
+        "The study network's hidden units: weights (flagged units framed), the "
+        "share of test images on which each is on, and what each digit does to it.",
+    )
+    shown = _notable_unit(atlas)
+    section.figure(
+        "unit-profile",
+        plotting.plot_unit_profile(atlas, shown),
+        f"Hidden unit {shown}: its weights, the test images that drive it most and "
+        f"least, its activation quantiles and its mean activation per digit.",
+    )
+    return section
+
+
+def _partners_of_first(matchings: dict, kind: str, n_seeds: int) -> dict:
+    """For the first seed's units: how many have a partner at each threshold in
+    at least one other seed (``any``) and in every other seed (``all``)."""
+    found = {}
+    for t in PARTNER_THRESHOLDS:
+        hits = []
+        for j in range(1, n_seeds):
+            m = matchings[kind, 0, j]
+            has = np.zeros(m.correlation.shape[0], dtype=bool)
+            with np.errstate(invalid="ignore"):
+                good = m.pair_correlation >= t
+            has[m.pairs[good, 0]] = True
+            hits.append(has)
+        stacked = np.array(hits)
+        found[str(t)] = {
+            "any": int(stacked.any(axis=0).sum()),
+            "all": int(stacked.all(axis=0).sum()),
+        }
+    return found
+
+
+def _flagged_units(section: Section, atlas: Any, cc: Any) -> None:
+    """A paragraph and a table on the always-on and dead hidden units."""
+    flagged = [u for u in range(atlas.n_units) if atlas.always_on[u] or atlas.dead[u]]
+    most_inhibitory = np.argmin(cc.mean_contribution, axis=1)  # per digit
+    entries = []
+    for u in flagged:
+        entries.append(
+            {
+                "unit": u,
+                "flag": "always on" if atlas.always_on[u] else "dead",
+                "on_share": float(atlas.active_share[u]),
+                "mean": float(atlas.output_mean[u]),
+                "std": float(atlas.std[u]),
+                "equivalent_bias": atlas.equivalent_bias[u].tolist(),
+                "most_inhibitory_for": int(np.sum(most_inhibitory == u)),
+            }
+        )
+    section.numbers["flagged_units"] = entries
+    section.numbers["duplicates"] = int(np.sum(atlas.duplicate_of >= 0))
+    threshold = atlas.thresholds["always_on_share"]
+    if not entries:
+        section.paragraph(
+            f"The unit atlas of the study network flags no hidden unit as always on "
+            f"(on for at least {threshold:.0%} of the test images) or dead (never "
+            f"on)."
+        )
+        return
+    texts = []
+    for e in entries:
+        text = (
+            f"hidden unit {e['unit']} is {e['flag']}: on for "
+            f"{_pct(e['on_share'], 1)} of the test images, output "
+            f"{e['mean']:.3f} ± {e['std']:.3f}"
+        )
+        if e["flag"] == "always on":
+            text += (
+                f"; it is the most inhibitory unit by mean contribution for "
+                f"{e['most_inhibitory_for']} of the 10 digits"
+            )
+        texts.append(text)
+    section.paragraph(
+        "The unit atlas (on = pre-activation above 0, i.e. sigmoid output above "
+        f"0.5; always on = on for at least {threshold:.0%} of the test images): "
+        + "; ".join(texts)
+        + ". A unit that is on for every image and barely varies carries no "
+        "information about the image: to the output layer it is a second bias. The "
+        "table gives the bias it is equivalent to, its mean output times its "
+        "outgoing weight, added to each digit's logit."
+    )
+    section.table(
+        ["unit", "flag", "on for", *(f"bias on {d}" for d in range(10))],
+        [
+            [
+                e["unit"],
+                e["flag"],
+                _pct(e["on_share"], 1),
+                *(f"{b:+.2f}" for b in e["equivalent_bias"]),
+            ]
+            for e in entries
+        ],
+    )
+
+
+def _notable_unit(atlas: Any) -> int:
+    """The unit to draw in detail: the first always-on unit, else the first
+    dead one, else the one on most often."""
+    for flags in (atlas.always_on, atlas.dead):
+        hits = np.flatnonzero(flags)
+        if hits.size:
+            return int(hits[0])
+    return int(np.argmax(atlas.active_share))
+
+
 SECTIONS: tuple[Callable[[Context], Section | None], ...] = (
     study_network,
     weights_as_pictures,
@@ -578,5 +804,6 @@ SECTIONS: tuple[Callable[[Context], Section | None], ...] = (
     comparison_section,
     units_forming,
     sweep_section,
+    seeds_section,
 )
 """The report's sections, in order."""
