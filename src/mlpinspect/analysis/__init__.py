@@ -45,7 +45,6 @@ from .images import (
 from .maximize import PreferredInput, preferred_input
 from .metrics import Drift, Smoothness, drift_from_init, smoothness
 from .selection import TopUnits, top_units
-from .snapshots import SnapshotRecorder, Snapshots
 from .similarity import (
     CKAMatrix,
     UnitMatching,
@@ -54,6 +53,7 @@ from .similarity import (
     linear_cka,
     match_units,
 )
+from .snapshots import SnapshotRecorder, Snapshots
 
 __all__ = [
     "Ablation",
@@ -68,8 +68,8 @@ __all__ = [
     "SnapshotRecorder",
     "Snapshots",
     "TopUnits",
-    "UnitDynamics",
     "UnitAtlas",
+    "UnitDynamics",
     "UnitImportance",
     "UnitMatching",
     "ablate",
@@ -88,8 +88,8 @@ __all__ = [
     "preferred_input",
     "smoothness",
     "top_units",
-    "unit_dynamics",
     "unit_atlas",
+    "unit_dynamics",
     "unit_importance",
     "weight_images",
 ]
