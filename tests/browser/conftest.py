@@ -153,6 +153,6 @@ def new_page(browser: Any) -> Iterator[Any]:
 
 
 @pytest.fixture
-def page(new_page: Any) -> Iterator[tuple[Any, PageLog]]:
+def page(new_page: Any) -> tuple[Any, PageLog]:
     """A watched page at 1280 x 900 px and its :class:`PageLog`."""
-    yield new_page()
+    return new_page()
