@@ -127,9 +127,11 @@ def _watch(page: Any, log: PageLog) -> None:
     page.on("request", on_request)
     page.on(
         "requestfailed",
-        lambda request: log.failed_requests.append(request.url)
-        if request.url.startswith(LOCAL_SCHEMES)
-        else None,
+        lambda request: (
+            log.failed_requests.append(request.url)
+            if request.url.startswith(LOCAL_SCHEMES)
+            else None
+        ),
     )
     page.route("**/*", on_route)
 
