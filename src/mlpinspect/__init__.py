@@ -52,6 +52,7 @@ from .errors import (
     ModelFileError,
     NumericalError,
     UnsupportedModelError,
+    WriteError,
 )
 from .mlp import MLP, TASKS, Dense, ForwardTrace, infer_task
 from .network import History, Network
@@ -81,6 +82,7 @@ __all__ = [
     "TopUnits",
     "UnitImportance",
     "UnsupportedModelError",
+    "WriteError",
     "__version__",
     "ablate",
     "adapt",
