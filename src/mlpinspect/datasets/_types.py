@@ -8,6 +8,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from .._validation import check_float_dtype as _check_float_dtype
 from ..errors import InvalidParameterError
 
 __all__ = ["MNIST", "NielsenSplit", "Subset"]
@@ -56,16 +57,12 @@ class NielsenSplit(NamedTuple):
 
 
 def check_float_dtype(dtype: Any) -> np.dtype:
-    """Accept float32 or float64 (in any spelling numpy understands)."""
-    try:
-        dt = np.dtype(dtype)
-    except TypeError:
-        dt = None
-    if dt not in (np.dtype(np.float32), np.dtype(np.float64)):
-        raise InvalidParameterError(
-            f"`dtype` must be float32 or float64; got {dtype!r}"
-        )
-    return dt
+    """Accept float32 or float64 (in any spelling numpy understands).
+
+    ``np.dtype("float64") == None`` is True, so an unreadable ``dtype`` must
+    never become None and be compared: the shared check refuses it.
+    """
+    return _check_float_dtype(dtype, "dtype")
 
 
 @dataclass(frozen=True, eq=False, repr=False)
