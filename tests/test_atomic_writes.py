@@ -75,7 +75,7 @@ def test_a_240_character_file_name_saves(tmp_path):
 
 def test_stale_temporary_files_are_removed_on_the_next_write(tmp_path):
     dead, alive = _dead_pid(), os.getpid()
-    host, other = host_tag(), "zzzz" if host_tag() != "zzzz" else "yyyy"
+    host, other = host_tag(), "ffff" if host_tag() != "ffff" else "eeee"
     files = {
         # ours, on this machine, whose writer is gone: stale at once
         f".net.npz~{host}-{dead}-0a1b2c.tmp": "gone",
@@ -128,9 +128,9 @@ def test_saving_to_no_name_is_refused(tmp_path, path):
 def test_saving_onto_a_folder_is_refused(tmp_path):
     folder = tmp_path / "net.npz"
     folder.mkdir()
-    with pytest.raises(MlpinspectError, match="`path`.*folder"):
+    with pytest.raises(MlpinspectError, match=r"`path`.*folder"):
         Network([2, 2], seed=0).save(folder)
-    with pytest.raises(MlpinspectError, match="`path`.*folder"):
+    with pytest.raises(MlpinspectError, match=r"`path`.*folder"):
         save_idx(folder, np.arange(2, dtype=np.uint8))
     assert list(folder.iterdir()) == []
 

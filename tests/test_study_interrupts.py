@@ -165,7 +165,7 @@ def run_cli(capsys, out):
 
 
 @pytest.mark.parametrize(
-    "make, code, word",
+    ("make", "code", "word"),
     [
         (lambda: raising(KeyboardInterrupt()), 130, "interrupted"),
         (lambda: sends(signal.SIGINT), 130, "interrupted"),
@@ -178,6 +178,7 @@ def run_cli(capsys, out):
     ids=["KeyboardInterrupt", "SIGINT", "swallowed SIGINT", "SIGTERM", "disk full",
          "out of memory"],
 )  # fmt: skip
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 def test_the_command_says_what_happened_in_one_line(
     previous_run, sections, capsys, make, code, word
 ):
@@ -196,7 +197,9 @@ def test_the_command_says_what_happened_in_one_line(
     assert signal.getsignal(signal.SIGTERM) in (signal.SIG_DFL, None)
 
 
-def test_disk_full_while_saving_is_one_line(previous_run, sections, capsys, monkeypatch):
+def test_disk_full_while_saving_is_one_line(
+    previous_run, sections, capsys, monkeypatch
+):
     """ENOSPC from the disk itself (here: from fsync) while a network is
     saved: one line, not a traceback, and the previous run stays."""
     import mlpinspect._io as io_module
@@ -216,7 +219,7 @@ def test_disk_full_while_saving_is_one_line(previous_run, sections, capsys, monk
     assert snapshot(out) == before
 
 
-@pytest.mark.parametrize("sig, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+@pytest.mark.parametrize(("sig", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
 def test_a_real_interrupt_of_the_command(tmp_path, sig, code):
     """Interrupt a real ``mlpinspect study --quick`` once its run has started
     writing: the exit status is 128 + the signal, standard error one line, and

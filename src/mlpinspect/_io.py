@@ -205,8 +205,16 @@ def check_output_path(path: Any, name: str = "path") -> Path:
             f"`{name}` must name a file; got {path!r}, which names no file"
         )
     if out.is_dir():
+        raise InvalidParameterError(f"`{name}` must name a file; {out} is a folder")
+    try:
+        mode = os.stat(out).st_mode
+    except (OSError, ValueError):
+        mode = None  # absent (or unreachable: the write will say so)
+    if mode is not None and not stat.S_ISREG(mode):
+        # Renaming over a FIFO or a device would replace it by a file.
         raise InvalidParameterError(
-            f"`{name}` must name a file; {out} is a folder"
+            f"`{name}` must name a regular file; {out} is "
+            f"{'a FIFO' if stat.S_ISFIFO(mode) else 'a device or socket'}"
         )
     return out
 
@@ -243,7 +251,7 @@ def atomic_write(
     return path
 
 
-# -- reading ----------------------------------------------------------------------------
+# -- reading ---------------------------------------------------------------------------
 
 
 def open_regular(
@@ -261,7 +269,9 @@ def open_regular(
     except FileNotFoundError:
         raise error("no such file") from None
     except (OSError, ValueError) as exc:  # a folder on some systems, NUL bytes
-        raise error(f"cannot be opened: {getattr(exc, 'strerror', None) or exc}") from None
+        raise error(
+            f"cannot be opened: {getattr(exc, 'strerror', None) or exc}"
+        ) from None
     try:
         mode = os.fstat(fd).st_mode
         if not stat.S_ISREG(mode):
@@ -271,7 +281,10 @@ def open_regular(
                 else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
                 else "a socket"
             )  # fmt: skip
-            raise error(f"is not a regular file (it is {kind}); give the {what}")
+            raise error(
+                f"cannot be opened: it is not a regular file (it is {kind}); give "
+                f"the {what}"
+            )
         os.set_blocking(fd, True)
         return os.fdopen(fd, "rb")
     except BaseException:
@@ -424,10 +437,10 @@ class NpzArchive:
         except MlpinspectError:
             raise
         except (ValueError, OSError, EOFError, zipfile.BadZipFile, zlib.error,
-                SyntaxError, TypeError, RecursionError, NotImplementedError) as exc:  # fmt: skip
+                SyntaxError, TypeError, RecursionError,
+                NotImplementedError) as exc:  # fmt: skip
             raise self._error(
-                f"array {key!r} has no valid .npy header ({type(exc).__name__}: "
-                f"{exc})"
+                f"array {key!r} has no valid .npy header ({type(exc).__name__}: {exc})"
             ) from None
         if dtype.hasobject:
             raise self._error(
@@ -476,4 +489,3 @@ class NpzArchive:
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.members)
-

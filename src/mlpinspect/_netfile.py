@@ -91,7 +91,6 @@ def write_network(
     return atomic_write(path, lambda fh: np.savez(fh, **payload))
 
 
-
 def is_network_file(names: Any) -> bool:
     """Whether an archive with these member names is a network file."""
     names = set(names)

@@ -107,6 +107,15 @@ def check_bool(value: Any, name: str) -> bool:
     return bool(value)
 
 
+def is_sequence(value: Any) -> bool:
+    """Whether ``value`` can be iterated as a collection of items: not a
+    string or bytes, not a 0-d array (which has ``__iter__`` but cannot be
+    iterated)."""
+    if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
+        return False
+    return getattr(value, "ndim", 1) != 0
+
+
 def check_float_dtype(dtype: Any, name: str = "dtype") -> np.dtype:
     """``dtype`` as ``float32`` or ``float64`` (any spelling numpy reads).
 

@@ -50,6 +50,7 @@ from ._validation import (
     check_input,
     check_int,
     encode_labels,
+    is_sequence,
     resolve_layer,
 )
 from .activations import Activation, canonical_activation, get_activation
@@ -261,7 +262,7 @@ def _check_names(
     values: Any, name: str, n: int, what: str, *, labels: bool
 ) -> tuple[Any, ...]:
     """Class labels or feature names as a tuple of plain Python values."""
-    if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
+    if not is_sequence(values):
         raise InvalidParameterError(
             f"`{name}` must be a sequence of {n} {what} (one per "
             f"{'class' if labels else 'input'}); got {values!r:.60}"
@@ -297,7 +298,7 @@ def _check_names(
 
 
 def _check_input_shape(value: Any, n_in: int) -> tuple[int, ...]:
-    if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
+    if not is_sequence(value):
         raise InvalidParameterError(
             f"`input_shape` must be a sequence of positive integers such as (28, 28); "
             f"got {value!r:.60}"
@@ -385,7 +386,7 @@ class MLP:
     ) -> None:
         if isinstance(layers, Dense):
             layers = [layers]
-        if not hasattr(layers, "__iter__") or isinstance(layers, (str, bytes)):
+        if not is_sequence(layers):
             raise InvalidParameterError(
                 f"`layers` must be a sequence of Dense layers; got {layers!r:.60}"
             )
@@ -702,7 +703,9 @@ class MLP:
         last = n - 1 if stop is None else check_int(stop, "stop", minimum=start,
                                                       maximum=n - 1)  # fmt: skip
         if not isinstance(keep, (bool, np.bool_)):
-            raise InvalidParameterError(f"`keep` must be True or False; got {keep!r:.40}")
+            raise InvalidParameterError(
+                f"`keep` must be True or False; got {keep!r:.40}"
+            )
         width = self._layers[start].n_in
         if first_pre is None and (
             not isinstance(a, np.ndarray)

@@ -41,6 +41,7 @@ from ._validation import (
     check_input,
     check_int,
     check_rng,
+    is_sequence,
 )
 from .activations import canonical_activation
 from .adapters import _registry
@@ -474,7 +475,7 @@ def check_no_shared_memory(mlp: MLP, arrays: Sequence[Any]) -> None:
     >>> check_no_shared_memory(FakeAdapter().adapt(model), model.parameters())
     """
     mlp = _check_mlp(mlp)
-    if isinstance(arrays, (str, bytes)) or not hasattr(arrays, "__iter__"):
+    if not is_sequence(arrays):
         raise InvalidParameterError(
             f"`arrays` must be a sequence of the framework's arrays; got "
             f"{_describe(arrays)}"
@@ -758,9 +759,7 @@ def adapter_checks(
         rtol = check_float(rtol, "rtol", minimum=0.0)
     if atol is not None:
         atol = check_float(atol, "atol", minimum=0.0)
-    if arrays is not None and (
-        isinstance(arrays, (str, bytes)) or not hasattr(arrays, "__iter__")
-    ):
+    if arrays is not None and (not is_sequence(arrays)):
         raise InvalidParameterError(
             f"`arrays` must be None or a sequence of the framework's arrays; got "
             f"{_describe(arrays)}"
@@ -1011,7 +1010,7 @@ class FakeModel:
         classes: Sequence[Any] | None = None,
     ) -> None:
         rng = check_rng(seed)
-        if isinstance(sizes, (str, bytes)) or not hasattr(sizes, "__iter__"):
+        if not is_sequence(sizes):
             raise InvalidParameterError(
                 f"`sizes` must be a list of layer sizes such as [4, 3, 2]; got "
                 f"{_describe(sizes)}"
@@ -1032,7 +1031,7 @@ class FakeModel:
         self.biases = [(0.1 * rng.standard_normal(b)).astype(dtype) for b in sizes[1:]]
         if activations is None:
             activations = ["relu"] * (n - 1) + ["softmax"]
-        if isinstance(activations, (str, bytes)) or not hasattr(activations, "__iter__"):
+        if not is_sequence(activations):
             raise InvalidParameterError(
                 f"`activations` must be a list of {n} activation names; got "
                 f"{_describe(activations)}"
@@ -1046,9 +1045,7 @@ class FakeModel:
                 f"`activations` must have one name per layer ({n}); got "
                 f"{len(self.activations)}"
             )
-        if classes is not None and (
-            isinstance(classes, (str, bytes)) or not hasattr(classes, "__iter__")
-        ):
+        if classes is not None and (not is_sequence(classes)):
             raise InvalidParameterError(
                 f"`classes` must be None or a list of labels; got {_describe(classes)}"
             )

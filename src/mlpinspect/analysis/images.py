@@ -83,7 +83,9 @@ def _a_factor(n: int) -> int:
                 g = math.gcd(abs(x - ys), n)
         if g != n:
             return g
-    raise AssertionError("unreachable: every odd composite has a factor")  # pragma: no cover
+    raise AssertionError(
+        "unreachable: every odd composite has a factor"
+    )  # pragma: no cover
 
 
 def _prime_factors(n: int) -> list[int]:
@@ -132,8 +134,7 @@ def image_shape(n: int) -> tuple[int, int]:
     n = int(n)
     if n > _MAX_PIXELS:
         raise InvalidParameterError(
-            f"`n` must be at most 2**63 - 1 (the largest array numpy can make); got "
-            f"{n}"
+            f"`n` must be at most 2**63 - 1 (the largest array numpy can make); got {n}"
         )
     root = math.isqrt(n)
     divisors = {1}

@@ -308,7 +308,8 @@ def preferred_input(
     box = _resolve_box(box, norm, d)
     n_steps = check_int(n_steps, "n_steps", minimum=0)
     check_memory(8 * k * (n_steps + 1), "n_steps", n_steps,
-                 f"the ascent's trace of ({k}, n_steps + 1) float64 values")  # fmt: skip
+                 f"the ascent's trace of ({k}, n_steps + 1) float64 "
+                 "values")  # fmt: skip
     if step_size is None:
         step_size = norm / 10.0
     step_size = check_float(step_size, "step_size", minimum=0.0, strict_minimum=True)

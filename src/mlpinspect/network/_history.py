@@ -7,6 +7,7 @@ import numbers
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from .._validation import is_sequence
 from ..errors import InvalidParameterError
 
 __all__ = ["History"]
@@ -18,7 +19,7 @@ _PER_EPOCH = ("epoch", "cost", "train_accuracy", "seconds")
 
 def _series(values: Any, name: str) -> list:
     """A list of real numbers (NaN allowed: an epoch not monitored)."""
-    if isinstance(values, (str, bytes, dict)) or not hasattr(values, "__iter__"):
+    if isinstance(values, dict) or not is_sequence(values):
         raise InvalidParameterError(
             f"`{name}` must be a list of numbers, one per epoch; got "
             f"{type(values).__name__}"

@@ -36,6 +36,7 @@ from typing import Any
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from .._io import check_output_path
 from .._netfile import NetworkFile, load_network, write_network
 from .._validation import (
     check_bool,
@@ -703,7 +704,7 @@ class Network:
         >>> bool((same.weights[0] == net.weights[0]).all())
         True
         """
-        path = Path(path)
+        path = check_output_path(path, "path")
         if path.suffix != ".npz":
             path = path.with_name(path.name + ".npz")
         meta = {

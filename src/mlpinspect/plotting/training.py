@@ -470,9 +470,7 @@ def _named_models(models: Any, names: Any) -> list[tuple[str, Any]]:
             )
         names = [str(n) for n in np.asarray(names, dtype=object).ravel().tolist()]
         if len(set(names)) != len(names):
-            raise InvalidParameterError(
-                f"`names` must not repeat a label; got {names}"
-            )
+            raise InvalidParameterError(f"`names` must not repeat a label; got {names}")
         if len(names) != len(items):
             raise InvalidParameterError(
                 f"`names` must have one name per model ({len(items)}); got {len(names)}"
