@@ -25,6 +25,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import mlpinspect
+import mlpinspect.study
+import mlpinspect.testing
 from mlpinspect import (
     MLP,
     Dense,
@@ -529,3 +531,57 @@ def test_adapter_check_errors_are_library_errors():
     with pytest.raises(MlpinspectError):
         check_protocol(object())
     assert issubclass(AdapterCheckError, AssertionError)
+
+
+# -- found by the fuzzer -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("call", "argument"),
+    [
+        (lambda net: mlpinspect.testing.FakeModel(np.array(False)), "sizes"),
+        (lambda net: mlpinspect.testing.FakeModel([4, 2], activations=np.array(1)),
+         "activations"),
+        (lambda net: mlpinspect.testing.check_no_shared_memory(net.to_mlp(),
+                                                               np.array(False)),
+         "arrays"),
+        (lambda net: mlpinspect.plotting.plot_recipes(net.to_mlp(), units=0.5),
+         "units"),
+        (lambda net: mlpinspect.datasets.load_nielsen_pickle(
+            "x.pkl.gz", pixel_scale=np.array([])), "pixel_scale"),
+        (lambda net: mlpinspect.study.run_study(None), "out"),
+        (lambda net: mlpinspect.study.run_study("o", quick=np.array([])), "quick"),
+        (lambda net: mlpinspect.study.run_study("o", quiet="yes"), "quiet"),
+        (lambda net: mlpinspect.study.run_study("o", sweep_sizes=np.array(3)),
+         "sweep_sizes"),
+        (lambda net: mlpinspect.study.run_study("o", data=3), "data"),
+        (lambda net: mlpinspect.MLP(np.array(0)), "layers"),
+    ],
+)  # fmt: skip
+def test_zero_dimensional_arrays_and_odd_flags_are_named(
+    net, call, argument, tmp_path, monkeypatch
+):
+    """A 0-d array has ``__iter__`` but cannot be iterated, and an empty
+    array has no truth value: both used to escape as TypeError/ValueError."""
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(InvalidParameterError, match=f"`{argument}"):
+        call(net)
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device"])
+def test_saving_onto_a_fifo_or_device_is_refused(tmp_path, kind):
+    """Renaming over a FIFO or a device would replace it by a regular file."""
+    from mlpinspect.datasets import save_idx
+
+    target = tmp_path / "target"
+    if kind == "fifo":
+        os.mkfifo(target)
+    else:
+        target.symlink_to("/dev/null")
+    with pytest.raises(InvalidParameterError, match="regular file"):
+        save_idx(target, np.arange(2, dtype=np.uint8))
+    with pytest.raises(InvalidParameterError, match="regular file"):
+        Network([2, 2], seed=0).save(target)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["target"]
+    assert not target.is_file()

@@ -143,7 +143,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return 2
     from .errors import MlpinspectError
-    from .study import run_study
     from .study._context import Interrupts
 
     def fail(message: str, code: int) -> int:
@@ -155,6 +154,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         # imports and checks its arguments), and an interrupt Python swallowed
         # in a finaliser is raised again before the run counts as done.
         with Interrupts() as interrupts:
+            from .study import run_study  # matplotlib and all: an interruptible wait
+
             run_study(
                 args.out,
                 data=args.data,
@@ -171,7 +172,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt as exc:
         signum = getattr(exc, "signum", signal.SIGINT)
         word = "terminated (SIGTERM)" if signum == signal.SIGTERM else "interrupted"
-        return fail(f"{word}; {args.out} is as the previous run left it", 128 + signum)
+        return fail(
+            f"{word}; {args.out} holds no file of the unfinished run", 128 + signum
+        )
     except (MlpinspectError, ImportError) as exc:
         return fail(f"error: {exc}", 1)
     except OSError as exc:  # a full disk, an I/O error
