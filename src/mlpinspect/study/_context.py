@@ -59,7 +59,9 @@ class Context:
     seed, epochs, engine, n_jobs, quiet : settings of the run
     sweep_sizes, sweep_seeds : the hidden-size sweep's grid
     out : pathlib.Path
-        The output folder.
+        Where the sections write: the run's staging folder inside the output
+        folder, whose files are moved into the output folder once the run
+        has finished (:func:`staged`).
     say : Progress
     files : dict
         Files written so far, by name.
