@@ -533,7 +533,7 @@ def test_adapter_check_errors_are_library_errors():
     assert issubclass(AdapterCheckError, AssertionError)
 
 
-# -- found by the fuzzer -----------------------------------------------------------------
+# -- found by the fuzzer ---------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
