@@ -66,6 +66,7 @@ from .errors import (
     ModelFileError,
     NumericalError,
     UnsupportedModelError,
+    WriteError,
 )
 from .mlp import MLP, TASKS, Dense, ForwardTrace, infer_task
 from .network import History, Network
@@ -103,6 +104,7 @@ __all__ = [
     "UnitImportance",
     "UnitMatching",
     "UnsupportedModelError",
+    "WriteError",
     "__version__",
     "ablate",
     "adapt",

@@ -4,6 +4,13 @@ Both :meth:`mlpinspect.Network.load` and the npz adapter (``adapt("net.npz")``)
 read this format, so it lives below both: the adapter never imports the
 trainer.
 
+Nothing in a file is trusted: :func:`load_network` reads the metadata, then
+checks the name, shape and dtype of every array it implies against the
+archive's directory and ``.npy`` headers before decompressing any of them
+(see :class:`mlpinspect._io.NpzArchive`, which also refuses decompression
+bombs, FIFOs and pickled arrays). :func:`load_archive`, for other ``.npz``
+files, reads every array under the same checks.
+
 A file is an ``.npz`` archive (no pickle) holding
 
 ``meta``
@@ -26,10 +33,19 @@ from typing import Any
 
 import numpy as np
 
-from ._io import atomic_write
-from .errors import ModelFileError
+from ._io import NpzArchive, atomic_write
+from .errors import InvalidParameterError, ModelFileError
 
-__all__ = ["FORMAT", "FORMAT_VERSION", "NetworkFile", "read_network", "write_network"]
+__all__ = [
+    "FORMAT",
+    "FORMAT_VERSION",
+    "Archive",
+    "NetworkFile",
+    "load_archive",
+    "load_network",
+    "read_network",
+    "write_network",
+]
 
 FORMAT = "mlpinspect.Network"
 FORMAT_VERSION = 1
@@ -131,49 +147,103 @@ def expected_arrays(meta: Mapping[str, Any]) -> dict[str, tuple[tuple[int, ...],
     return expected
 
 
+def _parse_meta(text: str, where: str) -> dict[str, Any]:
+    try:
+        meta = json.loads(text)
+    except (TypeError, ValueError, RecursionError) as exc:
+        raise _fail(where, f"corrupt 'meta' entry ({type(exc).__name__})") from None
+    return check_meta(meta, where)
+
+
+def _meta_text(arr: np.ndarray, where: str) -> str:
+    if arr.dtype.kind not in "US" or arr.size != 1:
+        raise _fail(
+            where,
+            f"the 'meta' entry must be one string; got {arr.dtype} of shape "
+            f"{arr.shape}",
+        )
+    return str(arr.reshape(()))
+
+
+def _check_array(key: str, shape: tuple, dtype: np.dtype, expected: tuple,
+                 where: str) -> None:  # fmt: skip
+    want_shape, want_dtype = expected
+    if tuple(shape) != want_shape or dtype != np.dtype(want_dtype):
+        raise _fail(
+            where,
+            f"array {key!r} must have shape {want_shape} and dtype {want_dtype}; "
+            f"got {tuple(shape)} {dtype}",
+        )
+
+
 def read_network(contents: Mapping[str, np.ndarray], where: str) -> NetworkFile:
     """Check the arrays of an opened archive and return a :class:`NetworkFile`."""
     if "meta" not in contents:
         raise _fail(where, "missing the 'meta' entry of a Network file")
-    try:
-        meta = json.loads(str(contents["meta"]))
-    except (TypeError, ValueError, RecursionError) as exc:
-        raise _fail(where, f"corrupt 'meta' entry ({type(exc).__name__})") from None
-    meta = check_meta(meta, where)
+    meta = _parse_meta(_meta_text(np.asarray(contents["meta"]), where), where)
     arrays = {}
-    for key, (shape, dtype) in expected_arrays(meta).items():
+    for key, expected in expected_arrays(meta).items():
         if key not in contents:
             raise _fail(where, f"missing array {key!r}")
         arr = contents[key]
-        if arr.shape != shape or arr.dtype != np.dtype(dtype):
-            raise _fail(
-                where,
-                f"array {key!r} must have shape {shape} and dtype {dtype}; got "
-                f"{arr.shape} {arr.dtype}",
-            )
+        _check_array(key, arr.shape, arr.dtype, expected, where)
         arrays[key] = arr
     return NetworkFile(meta, arrays)
 
 
-def load_archive(path: str | os.PathLike) -> dict[str, np.ndarray]:
-    """Every array of an ``.npz`` archive (no pickle), or a ModelFileError."""
-    path = os.fspath(path)
-    try:
-        # Opened here, not by np.load, which leaks its handle when the zip is
-        # corrupt.
-        with open(path, "rb") as fh:
-            data = np.load(fh, allow_pickle=False)
-            if not isinstance(data, np.lib.npyio.NpzFile):
-                raise ModelFileError(
-                    f"{path}: holds a single array, not an .npz archive"
-                )
-            with data:
-                return {key: data[key] for key in data.files}
-    except FileNotFoundError:
-        raise ModelFileError(f"{path}: no such file") from None
-    except ModelFileError:
-        raise
-    except Exception as exc:  # a corrupt zip, object arrays (pickle: refused)
-        raise ModelFileError(
-            f"{path}: not a readable .npz file ({type(exc).__name__}: {exc})"
-        ) from None
+def _error(where: str):
+    return lambda problem: ModelFileError(f"{where}: {problem}")
+
+
+def _where(path: Any) -> str:
+    """``path`` as text for messages; only str and path-like are paths (an
+    integer would be opened as a file descriptor)."""
+    if isinstance(path, os.PathLike):
+        path = os.fspath(path)
+    if isinstance(path, bytes):
+        path = os.fsdecode(path)
+    if not isinstance(path, str) or not path or "\x00" in path:
+        raise InvalidParameterError(
+            f"`path` must be the path of an .npz file (str or os.PathLike); got "
+            f"{path!r:.60}"
+        )
+    return path
+
+
+def load_network(path: str | os.PathLike) -> NetworkFile:
+    """Read a network file, checking everything before decompressing arrays.
+
+    The metadata is read first; the arrays it implies must all be in the
+    archive's directory with the shape and dtype their ``.npy`` headers
+    declare, or the file is refused with nothing of their size allocated.
+    """
+    where = _where(path)
+    with NpzArchive(where, _error(where)) as archive:
+        if "meta" not in archive.members:
+            raise _fail(where, "missing the 'meta' entry of a Network file")
+        meta = _parse_meta(_meta_text(archive.read("meta"), where), where)
+        expected = expected_arrays(meta)
+        for key, want in expected.items():
+            member = archive.members.get(key)
+            if member is None:
+                raise _fail(where, f"missing array {key!r}")
+            _check_array(key, member.shape, member.dtype, want, where)
+        arrays = {key: archive.read(key) for key in expected}
+    return NetworkFile(meta, arrays)
+
+
+class Archive(dict):
+    """The arrays of an ``.npz`` archive, by name (a dict), read safely."""
+
+
+def load_archive(path: str | os.PathLike) -> Archive:
+    """Every array of an ``.npz`` archive, or a ModelFileError.
+
+    The archive is checked from its directory and ``.npy`` headers before any
+    array is decompressed (:class:`mlpinspect._io.NpzArchive`): a FIFO, a
+    device, pickled arrays, a header that disagrees with the directory and
+    a decompression bomb are all refused.
+    """
+    where = _where(path)
+    with NpzArchive(where, _error(where)) as archive:
+        return Archive((key, archive.read(key)) for key in archive.members)

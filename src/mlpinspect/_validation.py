@@ -12,6 +12,7 @@ import contextlib
 import math
 import numbers
 import operator
+import os
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, NamedTuple
 
@@ -23,11 +24,14 @@ __all__ = [
     "Inputs",
     "as_numeric",
     "check_array",
+    "check_bool",
     "check_choice",
     "check_chunk_size",
     "check_float",
+    "check_float_dtype",
     "check_input",
     "check_int",
+    "check_memory",
     "check_rng",
     "encode_labels",
     "resolve_class",
@@ -92,6 +96,43 @@ def check_float(
     if maximum is not None and value > maximum:
         raise InvalidParameterError(f"`{name}` must be <= {maximum}; got {value}")
     return value
+
+
+def check_bool(value: Any, name: str) -> bool:
+    """A flag: ``True`` or ``False`` (numpy booleans too), nothing truthy."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise InvalidParameterError(
+            f"`{name}` must be True or False; got {_describe(value)}"
+        )
+    return bool(value)
+
+
+def is_sequence(value: Any) -> bool:
+    """Whether ``value`` can be iterated as a collection of items: not a
+    string or bytes, not a 0-d array (which has ``__iter__`` but cannot be
+    iterated)."""
+    if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
+        return False
+    return getattr(value, "ndim", 1) != 0
+
+
+def check_float_dtype(dtype: Any, name: str = "dtype") -> np.dtype:
+    """``dtype`` as ``float32`` or ``float64`` (any spelling numpy reads).
+
+    ``None`` is refused although ``np.dtype(None)`` is float64: a forgotten
+    argument should not pass as a choice.
+    """
+    value = None
+    if dtype is not None and not isinstance(dtype, (bool, np.bool_)):
+        try:
+            value = np.dtype(dtype)
+        except Exception:  # numpy raises TypeError, ValueError, SyntaxError...
+            value = None
+    if value is None or not any(value == np.dtype(t) for t in ("f4", "f8")):
+        raise InvalidParameterError(
+            f"`{name}` must be float32 or float64; got {_describe(dtype)}"
+        )
+    return np.dtype(value.name)
 
 
 def check_choice(value: Any, name: str, choices: Iterable[str]) -> str:
@@ -841,3 +882,74 @@ class LabelSpace:
     def __init__(self, n_classes: int) -> None:
         self.n_classes = self.n_outputs = int(n_classes)
         self.classes = np.arange(self.n_classes)
+
+
+# -- memory -------------------------------------------------------------------------
+
+
+def _physical_memory() -> int | None:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):  # pragma: no cover - not POSIX
+        return None
+
+
+def _address_space_left() -> int | None:
+    """Bytes left under an address-space limit (``ulimit -v``), if one is set."""
+    try:
+        import resource
+
+        soft, _ = resource.getrlimit(resource.RLIMIT_AS)
+        if soft == resource.RLIM_INFINITY:
+            return None
+        with open("/proc/self/statm") as fh:
+            used = int(fh.read().split()[0]) * resource.getpagesize()
+        return max(soft - used, 0)
+    except (ImportError, OSError, ValueError):  # pragma: no cover - not Linux
+        return None
+
+
+def _cgroup_memory() -> int | None:
+    """The memory limit of this process's control group (containers), if any."""
+    try:
+        with open("/sys/fs/cgroup/memory.max") as fh:
+            text = fh.read().strip()
+    except OSError:
+        return None
+    return int(text) if text.isdigit() else None
+
+
+def available_memory() -> int:
+    """Bytes a single allocation could ever get: the machine's memory, or less
+    under a container's limit or an address-space limit."""
+    known = [
+        m for m in (_physical_memory(), _cgroup_memory(), _address_space_left())
+        if m is not None
+    ]  # fmt: skip
+    return min(known) if known else 2**63
+
+
+def format_bytes(n: float) -> str:
+    """``1.5 GB``: bytes for people (powers of 1000)."""
+    for unit in ("B", "KB", "MB", "GB", "TB", "PB", "EB"):
+        if n < 1000 or unit == "EB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1000
+    return f"{n:.1f} EB"  # pragma: no cover
+
+
+def check_memory(nbytes: float, name: str, value: Any, what: str) -> None:
+    """Refuse, before allocating, an argument whose result cannot fit in memory.
+
+    ``nbytes`` is what the call would need for ``what`` (e.g. "its trace of
+    (1, n_steps + 1) float64 values"); the message names the argument
+    ``name`` and its ``value``. A request beyond the machine's memory would
+    end in a ``MemoryError`` (or in swapping for hours): saying so up front
+    is kinder.
+    """
+    available = available_memory()
+    if nbytes > available:
+        raise InvalidParameterError(
+            f"`{name}`={value!r:.30} would need {format_bytes(nbytes)} of memory "
+            f"for {what}; this machine has {format_bytes(available)} of memory"
+        )

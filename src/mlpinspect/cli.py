@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from collections.abc import Sequence
 
@@ -147,31 +148,46 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "sweep":
         return _cli_sweep.run(args)
     from .errors import MlpinspectError
-    from .study import run_study
+    from .study._context import Interrupts
+
+    def fail(message: str, code: int) -> int:
+        print(f"mlpinspect study: {message}", file=sys.stderr, flush=True)
+        return code
 
     try:
-        run_study(
-            args.out,
-            data=args.data,
-            seed=args.seed,
-            epochs=args.epochs,
-            sweep_sizes=args.sweep_sizes,
-            sweep_seeds=args.sweep_seeds,
-            n_jobs=args.jobs,
-            quick=args.quick,
-            quiet=args.quiet,
-            engine=args.engine,
+        # SIGTERM is handled like Ctrl-C from here on (also while the study
+        # imports and checks its arguments), and an interrupt Python swallowed
+        # in a finaliser is raised again before the run counts as done.
+        with Interrupts() as interrupts:
+            from .study import run_study  # matplotlib and all: an interruptible wait
+
+            run_study(
+                args.out,
+                data=args.data,
+                seed=args.seed,
+                epochs=args.epochs,
+                sweep_sizes=args.sweep_sizes,
+                sweep_seeds=args.sweep_seeds,
+                n_jobs=args.jobs,
+                quick=args.quick,
+                quiet=args.quiet,
+                engine=args.engine,
+            )
+            interrupts.check()
+    except KeyboardInterrupt as exc:
+        signum = getattr(exc, "signum", signal.SIGINT)
+        word = "terminated (SIGTERM)" if signum == signal.SIGTERM else "interrupted"
+        return fail(
+            f"{word}; {args.out} holds no file of the unfinished run", 128 + signum
         )
     except (MlpinspectError, ImportError) as exc:
-        print(f"mlpinspect study: error: {exc}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print(
-            "mlpinspect study: interrupted; files already written are complete, "
-            "the others were not written",
-            file=sys.stderr,
-        )
-        return 130
+        return fail(f"error: {exc}", 1)
+    except OSError as exc:  # a full disk, an I/O error
+        reason = exc.strerror or str(exc) or type(exc).__name__
+        where = f": {exc.filename}" if exc.filename else ""
+        return fail(f"error: {reason}{where}", 1)
+    except MemoryError:
+        return fail("error: out of memory", 1)
     return 0
 
 

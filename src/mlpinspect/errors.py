@@ -19,6 +19,7 @@ __all__ = [
     "ModelFileError",
     "NumericalError",
     "UnsupportedModelError",
+    "WriteError",
 ]
 
 
@@ -176,3 +177,25 @@ class ExperimentError(MlpinspectError, RuntimeError):
     def __init__(self, message: str, table: object = None) -> None:
         super().__init__(message)
         self.table = table
+
+
+class WriteError(MlpinspectError, OSError):
+    """A file or folder could not be written (a full disk, a read-only folder,
+    a path through a file).
+
+    The message names the argument and the path; ``errno`` is the operating
+    system's error number. Nothing half-written is left behind. It subclasses
+    ``OSError``, so ``except OSError`` catches it too.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> import mlpinspect
+    >>> blocker = pathlib.Path(tempfile.mkdtemp()) / "a-file"
+    >>> _ = blocker.write_text("not a folder")
+    >>> try:
+    ...     mlpinspect.Network([2, 2]).save(blocker / "net.npz")
+    ... except OSError as exc:  # WriteError is an OSError
+    ...     print(type(exc).__name__, str(exc).split(":")[0])
+    WriteError `path` cannot be written
+    """

@@ -42,11 +42,15 @@ from typing import Any
 import numpy as np
 
 from ._validation import (
+    _describe,
     all_finite,
     check_choice,
     check_chunk_size,
+    check_float_dtype,
     check_input,
+    check_int,
     encode_labels,
+    is_sequence,
     resolve_layer,
 )
 from .activations import (
@@ -198,7 +202,15 @@ class Dense:
         return get_activation(self.activation, params=self.activation_params)
 
     def astype(self, dtype: Any) -> Dense:
-        """This layer with weights and bias of another floating dtype."""
+        """This layer with weights and bias of another floating dtype
+        (float32 or float64).
+
+        Examples
+        --------
+        >>> Dense([[1.0]], [0.0]).astype("float32").weight.dtype
+        dtype('float32')
+        """
+        dtype = check_float_dtype(dtype)
         if self.weight.dtype == dtype:
             return self
         params = self.activation_params
@@ -254,10 +266,14 @@ class ForwardTrace:
 
     def source(self, layer: int) -> np.ndarray:
         """The activations feeding ``layer``: the input for layer 0."""
+        layer = check_int(layer, "layer", minimum=0, maximum=len(self.post))
         return self.input if layer == 0 else self.post[layer - 1]
 
     def stage(self, layer: int, stage: str) -> np.ndarray:
         """``pre[layer]`` for ``stage="pre"``, ``post[layer]`` for ``"post"``."""
+        n = len(self.pre)
+        layer = check_int(layer, "layer", minimum=-n, maximum=n - 1)
+        stage = check_choice(stage, "stage", ("pre", "post"))
         return self.pre[layer] if stage == "pre" else self.post[layer]
 
 
@@ -275,6 +291,11 @@ def infer_task(activation: str, n_outputs: int) -> str | None:
     >>> infer_task("softmax", 10), infer_task("sigmoid", 1), infer_task("identity", 1)
     ('multiclass', 'binary', None)
     """
+    if not isinstance(activation, str):
+        raise InvalidParameterError(
+            f"`activation` must be an activation name; got {activation!r:.40}"
+        )
+    n_outputs = check_int(n_outputs, "n_outputs", minimum=1)
     if activation in ("softmax", "log_softmax"):
         return "multiclass"
     if n_outputs == 1:
@@ -286,7 +307,7 @@ def _check_names(
     values: Any, name: str, n: int, what: str, *, labels: bool
 ) -> tuple[Any, ...]:
     """Class labels or feature names as a tuple of plain Python values."""
-    if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
+    if not is_sequence(values):
         raise InvalidParameterError(
             f"`{name}` must be a sequence of {n} {what} (one per "
             f"{'class' if labels else 'input'}); got {values!r:.60}"
@@ -322,7 +343,7 @@ def _check_names(
 
 
 def _check_input_shape(value: Any, n_in: int) -> tuple[int, ...]:
-    if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
+    if not is_sequence(value):
         raise InvalidParameterError(
             f"`input_shape` must be a sequence of positive integers such as (28, 28); "
             f"got {value!r:.60}"
@@ -410,7 +431,7 @@ class MLP:
     ) -> None:
         if isinstance(layers, Dense):
             layers = [layers]
-        if not hasattr(layers, "__iter__") or isinstance(layers, (str, bytes)):
+        if not is_sequence(layers):
             raise InvalidParameterError(
                 f"`layers` must be a sequence of Dense layers; got {layers!r:.60}"
             )
@@ -601,21 +622,25 @@ class MLP:
 
     def class_label(self, index: int) -> str:
         """The display name of class ``index`` (``str`` of its label)."""
+        if self.n_classes == 0:
+            raise InvalidParameterError(
+                "`index` names a class, but a regression model has no classes"
+            )
+        index = check_int(index, "index", minimum=0, maximum=self.n_classes - 1)
         return str(self.classes[index].item())
 
     def unit_label(self, layer: int, unit: int) -> str:
-        """``"unit 3"``, or ``"unit 3 ('cat')"`` for an output unit of a class.
-
-        ``layer`` must be non-negative.
-        """
+        """``"unit 3"``, or ``"unit 3 ('cat')"`` for an output unit of a class."""
         name = self.unit_name(layer, unit)
-        return f"unit {unit}" if name is None else f"unit {unit} ({name!r})"
+        return f"unit {int(unit)}" if name is None else f"unit {int(unit)} ({name!r})"
 
     def unit_name(self, layer: int, unit: int) -> str | None:
         """The class an output unit stands for (given class names), else None.
 
         A binary model's one unit stands for the positive class.
         """
+        layer = resolve_layer(self, layer)
+        unit = check_int(unit, "unit", minimum=0, maximum=self._layers[layer].n_out - 1)
         if layer != len(self._layers) - 1 or self._class_names is None:
             return None
         if self._task == "binary":
@@ -637,11 +662,7 @@ class MLP:
         >>> mlp.astype(np.float64).dtype, mlp.astype(np.float32) is mlp
         (dtype('float64'), True)
         """
-        dtype = np.dtype(dtype)
-        if dtype not in (np.float32, np.float64):
-            raise InvalidParameterError(
-                f"`dtype` must be float32 or float64; got {dtype}"
-            )
+        dtype = check_float_dtype(dtype)
         if all(layer.weight.dtype == dtype for layer in self._layers):
             return self
         if dtype == np.float64 and self._float64 is not None:
@@ -718,15 +739,64 @@ class MLP:
 
     # -- the forward pass ----------------------------------------------------
 
-    def _overflow(self, i: int, z: np.ndarray, a: np.ndarray) -> NumericalError:
+    def _check_propagate(
+        self, a: Any, start: Any, stop: Any, keep: Any, first_pre: Any
+    ) -> tuple[int, int]:
+        """Cheap checks of :meth:`propagate`'s arguments (no pass over data)."""
+        n = len(self._layers)
+        start = check_int(start, "start", minimum=0, maximum=n - 1)
+        last = n - 1 if stop is None else check_int(stop, "stop", minimum=start,
+                                                      maximum=n - 1)  # fmt: skip
+        if not isinstance(keep, (bool, np.bool_)):
+            raise InvalidParameterError(
+                f"`keep` must be True or False; got {keep!r:.40}"
+            )
+        width = self._layers[start].n_in
+        if first_pre is None and (
+            not isinstance(a, np.ndarray)
+            or a.ndim != 2
+            or a.dtype.kind != "f"
+            or a.shape[1] != width
+        ):
+            raise InvalidParameterError(
+                f"`a` must be a float array of shape (n, {width}) (the activations "
+                f"entering layer {start}); got {_describe(a)}. To run the model on "
+                f"inputs of any form, use forward() or trace()"
+            )
+        if first_pre is not None and (
+            not isinstance(first_pre, np.ndarray)
+            or first_pre.dtype.kind != "f"
+            or first_pre.ndim != 2
+            or first_pre.shape[1] != self._layers[start].n_out
+        ):
+            raise InvalidParameterError(
+                f"`first_pre` must be None or a float array of shape (n, "
+                f"{self._layers[start].n_out}); got {_describe(first_pre)}"
+            )
+        return start, last
+
+    def _overflow(
+        self, i: int, z: np.ndarray, a: np.ndarray, entered: bool = True
+    ) -> Exception:
+        if entered and not all_finite(a):
+            return InvalidParameterError(
+                f"the values entering {self._where(i)} must be finite; they hold "
+                f"{int(np.isnan(a).sum())} NaN and {int(np.isinf(a).sum())} "
+                f"infinite value(s)"
+            )
         n_inf, n_nan = int(np.isinf(z).sum()), int(np.isnan(z).sum())
-        with np.errstate(invalid="ignore"):
-            largest = float(np.nanmax(np.abs(a))) if a.size else 0.0
+        largest = ""
+        if entered and isinstance(a, np.ndarray) and a.size:
+            with np.errstate(invalid="ignore"):
+                largest = (
+                    f" (largest value entering the layer: "
+                    f"{float(np.nanmax(np.abs(a))):.3g})"
+                )
         return NumericalError(
             f"{self._where(i)} overflowed; its pre-activation holds {n_inf} infinite "
             f"and {n_nan} NaN value(s) although the model's weights and inputs are "
-            f"finite: they are too large for {z.dtype} (largest value entering the "
-            f"layer: {largest:.3g}). Rescale the inputs or use float64"
+            f"finite: they are too large for {z.dtype}{largest}. Rescale the inputs "
+            f"or use float64"
         )
 
     def propagate(
@@ -776,7 +846,7 @@ class MLP:
         >>> mlp.propagate(np.array([[2.0]]), start=1, keep=False)  # from layer 1
         array([[7.]])
         """
-        last = len(self._layers) - 1 if stop is None else stop
+        start, last = self._check_propagate(a, start, stop, keep, first_pre)
         pre: list[np.ndarray] = []
         post: list[np.ndarray] = []
         x = a
@@ -789,7 +859,9 @@ class MLP:
                     z = a @ layer.weight.T
                     z += layer.bias
                 if not all_finite(z):
-                    raise self._overflow(i, z, a)
+                    raise self._overflow(
+                        i, z, a, entered=not (i == start and first_pre is not None)
+                    )
                 a = layer.function(z, out=None if keep else z)
                 if keep:
                     pre.append(z)

@@ -34,8 +34,19 @@ from typing import Any
 
 import numpy as np
 
+from ._validation import (
+    _describe,
+    check_float,
+    check_float_dtype,
+    check_input,
+    check_int,
+    check_rng,
+    is_sequence,
+)
+from .activations import canonical_activation
 from .adapters import _registry
 from .adapters._registry import _check_adapter
+from .errors import InvalidParameterError, MlpinspectError
 from .mlp import MLP, TASKS, Dense
 
 __all__ = [
@@ -67,8 +78,12 @@ __all__ = [
 _FOREIGN = (None, 1.5, "not-a-model.txt", object(), {"a": 1}, np.zeros(3))
 
 
-class AdapterCheckError(AssertionError):
+class AdapterCheckError(MlpinspectError, AssertionError):
     """An adapter broke one of the contracts :func:`check_adapter` checks.
+
+    An ``AssertionError`` (what a test framework reports as a failure) and,
+    like every exception mlpinspect raises, a
+    :class:`~mlpinspect.MlpinspectError`.
 
     Examples
     --------
@@ -97,13 +112,72 @@ def default_tolerance(dtype: Any) -> tuple[float, float]:
     >>> default_tolerance(np.float32)
     (0.0001, 1e-05)
     """
-    if np.dtype(dtype).itemsize >= 8:
+    try:
+        itemsize = np.dtype(dtype).itemsize
+    except Exception:  # numpy raises TypeError, ValueError, SyntaxError...
+        raise InvalidParameterError(
+            f"`dtype` must be a numpy dtype such as float32; got {_describe(dtype)}"
+        ) from None
+    if itemsize >= 8:
         return 1e-9, 1e-12
     return 1e-4, 1e-5
 
 
-def _adapt(adapter: Any, model: Any, options: Mapping[str, Any] | None) -> MLP:
-    return adapter.adapt(model, **dict(options or {}))
+def _options(options: Any) -> dict[str, Any]:
+    if options is None:
+        return {}
+    if not isinstance(options, Mapping) or not all(isinstance(k, str) for k in options):
+        raise InvalidParameterError(
+            f"`options` must be None or a dict of keyword options for adapt; got "
+            f"{_describe(options)}"
+        )
+    return dict(options)
+
+
+def _adapt(
+    adapter: Any, model: Any, options: Any, check: str = "check_returns_mlp"
+) -> MLP:
+    """``adapter.adapt(model, **options)``; its failures are the adapter's."""
+    options = _options(options)
+    if not callable(getattr(adapter, "adapt", None)):
+        _fail(check, "the adapter needs an `adapt` method (see mlpinspect.Adapter)")
+    try:
+        mlp = adapter.adapt(model, **options)
+    except Exception as exc:
+        _fail(check, f"adapt(model) raised {type(exc).__name__}: {exc}")
+    if not isinstance(mlp, MLP):
+        _fail(
+            check,
+            f"adapt(model) returned {type(mlp).__name__}; it must return "
+            f"mlpinspect.MLP([mlpinspect.Dense(weight, bias, activation), ...])",
+        )
+    return mlp
+
+
+def _check_mlp(mlp: Any) -> MLP:
+    if not isinstance(mlp, MLP):
+        raise InvalidParameterError(
+            f"`mlp` must be an mlpinspect.MLP (what an adapter returns); got "
+            f"{_describe(mlp)}"
+        )
+    return mlp
+
+
+def _check_callable(value: Any, name: str, optional: bool = False) -> Any:
+    if (value is None and optional) or callable(value):
+        return value
+    raise InvalidParameterError(
+        f"`{name}` must be a function{' or None' if optional else ''}; got "
+        f"{_describe(value)}"
+    )
+
+
+def _call(check: str, what: str, fn: Callable[..., Any], *args: Any) -> Any:
+    """Call the framework's own ``fn``: its exceptions are check failures."""
+    try:
+        return fn(*args)
+    except Exception as exc:
+        _fail(check, f"{what} raised {type(exc).__name__}: {exc}")
 
 
 def _arrays(mlp: MLP) -> Iterator[tuple[str, np.ndarray]]:
@@ -211,20 +285,7 @@ def check_returns_mlp(
     >>> check_returns_mlp(FakeAdapter(), FakeModel([3, 2], seed=0)).sizes
     (3, 2)
     """
-    try:
-        mlp = _adapt(adapter, model, options)
-    except Exception as exc:
-        _fail(
-            "check_returns_mlp",
-            f"adapt(model) raised {type(exc).__name__}: {exc}",
-        )
-    if not isinstance(mlp, MLP):
-        _fail(
-            "check_returns_mlp",
-            f"adapt(model) returned {type(mlp).__name__}; it must return "
-            f"mlpinspect.MLP([mlpinspect.Dense(weight, bias, activation), ...])",
-        )
-    return mlp
+    return _adapt(adapter, model, options)
 
 
 def check_rejects_unknown_options(
@@ -240,8 +301,14 @@ def check_rejects_unknown_options(
     >>> from mlpinspect.testing import FakeAdapter, FakeModel
     >>> check_rejects_unknown_options(FakeAdapter(), FakeModel([3, 2], seed=0))
     """
+    options = _options(options)
+    if not callable(getattr(adapter, "adapt", None)):
+        _fail(
+            "check_rejects_unknown_options",
+            "the adapter needs an `adapt` method (see mlpinspect.Adapter)",
+        )
     try:
-        adapter.adapt(model, **dict(options or {}), mlpinspect_no_such_option=1)
+        adapter.adapt(model, **options, mlpinspect_no_such_option=1)
     except (TypeError, ValueError):
         return
     except Exception as exc:
@@ -265,6 +332,7 @@ def check_shapes(mlp: MLP) -> None:
     >>> from mlpinspect.testing import FakeAdapter, FakeModel
     >>> check_shapes(FakeAdapter().adapt(FakeModel([3, 2], seed=0)))
     """
+    mlp = _check_mlp(mlp)
     previous = None
     for i, layer in enumerate(mlp.layers):
         w, b = layer.weight, layer.bias
@@ -297,6 +365,7 @@ def check_dtypes(mlp: MLP) -> None:
     >>> import numpy as np
     >>> check_dtypes(FakeAdapter().adapt(FakeModel([3, 2], dtype=np.float32)))
     """
+    mlp = _check_mlp(mlp)
     for i, layer in enumerate(mlp.layers):
         for what, arr in (("weight", layer.weight), ("bias", layer.bias)):
             if arr.dtype not in (np.float32, np.float64):
@@ -326,7 +395,7 @@ def check_task(mlp: MLP) -> None:
     >>> from mlpinspect.testing import FakeAdapter, FakeModel
     >>> check_task(FakeAdapter().adapt(FakeModel([3, 2], seed=0)))
     """
-    task = mlp.task
+    task = _check_mlp(mlp).task
     if task is not None and task not in TASKS:
         _fail(
             "check_task",
@@ -375,6 +444,7 @@ def check_read_only(mlp: MLP) -> None:
     >>> from mlpinspect.testing import FakeAdapter, FakeModel
     >>> check_read_only(FakeAdapter().adapt(FakeModel([3, 2], seed=0)))
     """
+    mlp = _check_mlp(mlp)
     for name, arr in _arrays(mlp):
         if arr.flags.writeable:
             _fail(
@@ -406,8 +476,19 @@ def check_no_shared_memory(mlp: MLP, arrays: Sequence[Any]) -> None:
     >>> model = FakeModel([3, 2], seed=0)
     >>> check_no_shared_memory(FakeAdapter().adapt(model), model.parameters())
     """
-    for source in arrays:
-        source = np.asarray(source)
+    mlp = _check_mlp(mlp)
+    if not is_sequence(arrays):
+        raise InvalidParameterError(
+            f"`arrays` must be a sequence of the framework's arrays; got "
+            f"{_describe(arrays)}"
+        )
+    for i, source in enumerate(arrays):
+        try:
+            source = np.asarray(source)
+        except Exception as exc:
+            raise InvalidParameterError(
+                f"`arrays[{i}]` must be an array; could not convert it: {exc}"
+            ) from None
         for name, arr in _arrays(mlp):
             if np.shares_memory(arr, source):
                 _fail(
@@ -450,11 +531,17 @@ def check_forward(
     >>> model = FakeModel([4, 3, 2], seed=0)
     >>> check_forward(FakeAdapter().adapt(model), model.forward)
     """
+    mlp = _check_mlp(mlp)
+    forward = _check_callable(forward, "forward")
     default_rtol, default_atol = default_tolerance(mlp.dtype)
-    rtol = default_rtol if rtol is None else rtol
-    atol = default_atol if atol is None else atol
+    rtol = default_rtol if rtol is None else check_float(rtol, "rtol", minimum=0.0)
+    atol = default_atol if atol is None else check_float(atol, "atol", minimum=0.0)
     X = _default_inputs(mlp, inputs, seed)
-    expected = np.asarray(forward(X), dtype=np.float64)
+    expected = _call("check_forward", "forward(X)", forward, X)
+    try:
+        expected = np.asarray(expected, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        _fail("check_forward", f"forward(X) returned no array of numbers ({exc})")
     if expected.ndim == 1:
         expected = expected.reshape(-1, 1)
     got = np.asarray(mlp.forward(X), dtype=np.float64)
@@ -478,12 +565,12 @@ def check_forward(
         )
 
 
-def _default_inputs(mlp: MLP, inputs: Any, seed: int) -> np.ndarray:
+def _default_inputs(mlp: MLP, inputs: Any, seed: Any) -> np.ndarray:
     if inputs is None:
-        rng = np.random.default_rng(seed)
-        inputs = rng.standard_normal((16, *mlp.input_shape)).astype(mlp.dtype)
-    X = np.asarray(inputs)
-    return X.reshape(X.shape[0], *mlp.input_shape)
+        rng = check_rng(seed)
+        return rng.standard_normal((16, *mlp.input_shape)).astype(mlp.dtype)
+    values = check_input(mlp, inputs, "inputs").values
+    return values.reshape(values.shape[0], *mlp.input_shape)
 
 
 def check_predict(
@@ -520,6 +607,8 @@ def check_predict(
     >>> model = FakeModel([4, 3, 3], seed=0, classes=["a", "b", "c"])
     >>> check_predict(FakeAdapter().adapt(model), model.predict)
     """
+    mlp = _check_mlp(mlp)
+    predict = _check_callable(predict, "predict")
     X = _default_inputs(mlp, inputs, seed)
     try:
         got = np.asarray(mlp.predict(X))
@@ -529,7 +618,7 @@ def check_predict(
             f"mlp.predict raised {type(exc).__name__}: {exc}; set the MLP's task "
             f"(and class_names) from what the framework knows",
         )
-    expected = np.asarray(predict(X))
+    expected = np.asarray(_call("check_predict", "predict(X)", predict, X))
     if expected.ndim == 2 and expected.shape[1] == 1 and got.ndim == 1:
         expected = expected[:, 0]
     if expected.shape != got.shape:
@@ -575,7 +664,8 @@ def check_deterministic(
     >>> from mlpinspect.testing import FakeAdapter, FakeModel
     >>> check_deterministic(FakeAdapter(), FakeModel([3, 2], seed=0))
     """
-    first, second = _adapt(adapter, model, options), _adapt(adapter, model, options)
+    first = _adapt(adapter, model, options, "check_deterministic")
+    second = _adapt(adapter, model, options, "check_deterministic")
     difference = _same_mlp(first, second)
     if difference is not None:
         _fail(
@@ -610,9 +700,10 @@ def check_copies(
     >>> model = FakeModel([3, 2], seed=0)
     >>> check_copies(FakeAdapter(), model, FakeModel.perturb)
     """
-    mlp = _adapt(adapter, model, options)
+    mutate = _check_callable(mutate, "mutate")
+    mlp = _adapt(adapter, model, options, "check_copies")
     snapshot = [(name, arr.copy()) for name, arr in _arrays(mlp)]
-    mutate(model)
+    _call("check_copies", "mutate(model)", mutate, model)
     for (name, before), (_, now) in zip(snapshot, _arrays(mlp)):
         if not np.array_equal(before, now):
             _fail(
@@ -620,7 +711,7 @@ def check_copies(
                 f"{name} changed when the model was changed after adapting it; copy "
                 f"the weights (mlpinspect.Dense does) instead of viewing them",
             )
-    if _same_mlp(mlp, _adapt(adapter, model, options)) is None:
+    if _same_mlp(mlp, _adapt(adapter, model, options, "check_copies")) is None:
         _fail(
             "check_copies",
             "`mutate` did not change what the adapter reads, so this check proves "
@@ -662,6 +753,19 @@ def adapter_checks(
     >>> for name, check in checks:
     ...     _ = check()  # raises AdapterCheckError on failure
     """
+    options = _options(options)
+    forward = _check_callable(forward, "forward", optional=True)
+    predict = _check_callable(predict, "predict", optional=True)
+    mutate = _check_callable(mutate, "mutate", optional=True)
+    if rtol is not None:
+        rtol = check_float(rtol, "rtol", minimum=0.0)
+    if atol is not None:
+        atol = check_float(atol, "atol", minimum=0.0)
+    if arrays is not None and (not is_sequence(arrays)):
+        raise InvalidParameterError(
+            f"`arrays` must be None or a sequence of the framework's arrays; got "
+            f"{_describe(arrays)}"
+        )
 
     def fresh() -> MLP:
         return check_returns_mlp(adapter, model, options)
@@ -907,19 +1011,46 @@ class FakeModel:
         dtype: Any = np.float64,
         classes: Sequence[Any] | None = None,
     ) -> None:
-        rng = np.random.default_rng(seed)
-        sizes = [int(s) for s in sizes]
+        rng = check_rng(seed)
+        if not is_sequence(sizes):
+            raise InvalidParameterError(
+                f"`sizes` must be a list of layer sizes such as [4, 3, 2]; got "
+                f"{_describe(sizes)}"
+            )
+        sizes = [check_int(s, f"sizes[{i}]", minimum=1, maximum=2**20)
+                 for i, s in enumerate(sizes)]  # fmt: skip
+        if len(sizes) < 2:
+            raise InvalidParameterError(
+                f"`sizes` must have at least 2 entries (inputs and outputs); got "
+                f"{sizes}"
+            )
+        dtype = check_float_dtype(dtype)
         n = len(sizes) - 1
         self.kernels = [
             (rng.standard_normal((a, b)) / np.sqrt(a)).astype(dtype)
             for a, b in zip(sizes[:-1], sizes[1:])
         ]
         self.biases = [(0.1 * rng.standard_normal(b)).astype(dtype) for b in sizes[1:]]
-        self.activations = (
-            list(activations)
-            if activations is not None
-            else ["relu"] * (n - 1) + ["softmax"]
-        )
+        if activations is None:
+            activations = ["relu"] * (n - 1) + ["softmax"]
+        if not is_sequence(activations):
+            raise InvalidParameterError(
+                f"`activations` must be a list of {n} activation names; got "
+                f"{_describe(activations)}"
+            )
+        self.activations = [
+            canonical_activation(a, f"activations[{i}]")
+            for i, a in enumerate(activations)
+        ]
+        if len(self.activations) != n:
+            raise InvalidParameterError(
+                f"`activations` must have one name per layer ({n}); got "
+                f"{len(self.activations)}"
+            )
+        if classes is not None and (not is_sequence(classes)):
+            raise InvalidParameterError(
+                f"`classes` must be None or a list of labels; got {_describe(classes)}"
+            )
         self.classes = None if classes is None else list(classes)
 
     def parameters(self) -> list[np.ndarray]:

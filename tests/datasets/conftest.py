@@ -5,6 +5,7 @@ from __future__ import annotations
 import collections
 import os
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -21,19 +22,29 @@ class LocalServer:
     """Routes of a test HTTP server on 127.0.0.1.
 
     ``routes[path] = (kind, body)`` with kind ``"ok"`` (200 and the body),
-    ``"error"`` (500), or ``"drop"`` (200 announcing twice the body's length,
-    then half the body and the connection closes).
+    ``"error"`` (500), ``"drop"`` (200 announcing twice the body's length,
+    then half the body and the connection closes), or ``"endless"`` (200
+    with no length, then bytes forever; see :meth:`serve_endless`).
     """
 
     def __init__(self) -> None:
         self.routes: dict[str, tuple[str, bytes]] = {}
         self.hits: collections.Counter = collections.Counter()
         self.url = ""
+        self.delays: dict[str, float] = {}
 
     def serve(self, prefix: str, files: dict[str, bytes], kind: str = "ok") -> str:
         """Serve ``files`` (name -> bytes) under ``/prefix/``; return its URL."""
         for name, body in files.items():
             self.routes[f"/{prefix}/{name}"] = (kind, body)
+        return f"{self.url}/{prefix}/"
+
+    def serve_endless(self, prefix: str, name: str, delay: float = 0.0) -> str:
+        """Serve ``name.gz`` as an endless stream: 64 KB of zeros at a time
+        without pause (``delay=0``), or one byte every ``delay`` seconds."""
+        path = f"/{prefix}/{name}.gz"
+        self.routes[path] = ("endless", b"")
+        self.delays[path] = delay
         return f"{self.url}/{prefix}/"
 
 
@@ -69,6 +80,17 @@ def http_server(monkeypatch):
                     self.end_headers()
                     self.wfile.write(body[: len(body) // 2])
                     self.wfile.flush()
+                    self.close_connection = True
+                elif kind == "endless":
+                    self.send_response(200)
+                    self.end_headers()
+                    delay = state.delays[self.path]
+                    piece = b"\x1f" if delay else bytes(65536)
+                    for _ in range(10**6):  # bounded: the client gives up first
+                        self.wfile.write(piece)
+                        self.wfile.flush()
+                        if delay:
+                            time.sleep(delay)
                     self.close_connection = True
             except (BrokenPipeError, ConnectionResetError):  # client gave up
                 pass

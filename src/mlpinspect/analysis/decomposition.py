@@ -17,7 +17,13 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import check_float, check_input, resolve_layer, resolve_units
+from .._validation import (
+    check_float,
+    check_input,
+    check_memory,
+    resolve_layer,
+    resolve_units,
+)
 from ..adapters import adapt
 from ..errors import InvalidParameterError
 from ..mlp import MLP
@@ -255,6 +261,12 @@ def decompose(
     if arr is not None:
         # One batch holding every row: the result holds them all anyway.
         inputs = check_input(mlp, arr)
+        n, n_sources = inputs.values.shape[0], mlp.layers[index].n_in
+        check_memory(
+            2 * n * unit_idx.size * n_sources * mlp.dtype.itemsize, "X",
+            f"<{n} rows>", f"the ({n}, {unit_idx.size}, {n_sources}) contributions "
+            f"(iter_decompose or class_contributions keep memory bounded)",
+        )  # fmt: skip
         return _named(
             _decompose_batch(mlp, inputs.values, index, unit_idx),
             inputs.feature_names,

@@ -31,30 +31,116 @@ __all__ = [
 ]
 
 
+_MAX_PIXELS = 2**63 - 1  # numpy's largest array size
+
+
+def _is_prime(n: int) -> bool:
+    """Deterministic Miller-Rabin for n < 3.3e24 (these bases suffice)."""
+    if n < 2:
+        return False
+    small = (2, 3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37, 41)
+    for p in small:
+        if n % p == 0:
+            return n == p
+    d, r = n - 1, 0
+    while d % 2 == 0:
+        d, r = d // 2, r + 1
+    for a in small:
+        x = pow(a, d, n)
+        if x in (1, n - 1):
+            continue
+        for _ in range(r - 1):
+            x = x * x % n
+            if x == n - 1:
+                break
+        else:
+            return False
+    return True
+
+
+def _a_factor(n: int) -> int:
+    """A non-trivial factor of the odd composite ``n`` (Pollard's rho, Brent)."""
+    for c in range(1, n):
+        y, m, g, r, q = 2, 128, 1, 1, 1
+        x = ys = y
+        while g == 1:
+            x = y
+            for _ in range(r):
+                y = (y * y + c) % n
+            k = 0
+            while k < r and g == 1:
+                ys = y
+                for _ in range(min(m, r - k)):
+                    y = (y * y + c) % n
+                    q = q * abs(x - y) % n
+                g = math.gcd(q, n)
+                k += m
+            r *= 2
+        if g == n:
+            g = 1
+            while g == 1:
+                ys = (ys * ys + c) % n
+                g = math.gcd(abs(x - ys), n)
+        if g != n:
+            return g
+    raise AssertionError(
+        "unreachable: every odd composite has a factor"
+    )  # pragma: no cover
+
+
+def _prime_factors(n: int) -> list[int]:
+    """The prime factors of ``n`` with multiplicity."""
+    factors = []
+    for p in (2, 3, 5, 7, 11, 13):
+        while n % p == 0:
+            factors.append(p)
+            n //= p
+    stack = [n] if n > 1 else []
+    while stack:
+        m = stack.pop()
+        if _is_prime(m):
+            factors.append(m)
+        else:
+            f = _a_factor(m)
+            stack += [f, m // f]
+    return sorted(factors)
+
+
 def image_shape(n: int) -> tuple[int, int]:
     """The factor pair ``(h, w)`` of ``n`` with ``h <= w`` closest to square.
 
     Parameters
     ----------
     n : int
-        Number of pixels, >= 1.
+        Number of pixels, from 1 to ``2**63 - 1`` (the largest array).
 
     Returns
     -------
     tuple of int
         ``(h, w)`` with ``h * w == n``; a prime ``n`` gives ``(1, n)``.
 
+    Notes
+    -----
+    ``n`` is factored (Pollard's rho), so even a prime near ``2**63``
+    answers at once instead of testing every divisor up to its square root.
+
     Examples
     --------
     >>> image_shape(30), image_shape(16), image_shape(784), image_shape(7)
     ((5, 6), (4, 4), (28, 28), (1, 7))
     """
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-        raise InvalidParameterError(f"`n` must be a positive integer; got {n!r}")
+    if isinstance(n, (bool, np.bool_)) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise InvalidParameterError(f"`n` must be a positive integer; got {n!r:.40}")
     n = int(n)
-    h = math.isqrt(n)
-    while n % h:
-        h -= 1
+    if n > _MAX_PIXELS:
+        raise InvalidParameterError(
+            f"`n` must be at most 2**63 - 1 (the largest array numpy can make); got {n}"
+        )
+    root = math.isqrt(n)
+    divisors = {1}
+    for p in _prime_factors(n):
+        divisors |= {d * p for d in divisors if d * p <= root}
+    h = max(divisors)
     return h, n // h
 
 

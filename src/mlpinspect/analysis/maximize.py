@@ -39,6 +39,7 @@ from .._validation import (
     check_choice,
     check_float,
     check_int,
+    check_memory,
     check_rng,
     resolve_class,
     resolve_layer,
@@ -306,6 +307,9 @@ def preferred_input(
     norm = check_float(norm, "norm", minimum=0.0, strict_minimum=True)
     box = _resolve_box(box, norm, d)
     n_steps = check_int(n_steps, "n_steps", minimum=0)
+    check_memory(8 * k * (n_steps + 1), "n_steps", n_steps,
+                 f"the ascent's trace of ({k}, n_steps + 1) float64 "
+                 "values")  # fmt: skip
     if step_size is None:
         step_size = norm / 10.0
     step_size = check_float(step_size, "step_size", minimum=0.0, strict_minimum=True)

@@ -15,7 +15,13 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import check_array, check_int, check_rng, resolve_layer
+from .._validation import (
+    check_array,
+    check_int,
+    check_memory,
+    check_rng,
+    resolve_layer,
+)
 from ..adapters import adapt
 from ..errors import InvalidParameterError, UnsupportedModelError
 from ._batches import format_table, frozen, nan_divide, nan_mean, nan_median
@@ -485,6 +491,9 @@ def smoothness(
     imgs = np.asarray(_as_images(images, layer), dtype=np.float64)
     shape = (int(imgs.shape[1]), int(imgs.shape[2]))
     flat = imgs.reshape(imgs.shape[0], -1)
+    check_memory(8 * n_shuffles * flat.shape[0], "n_shuffles", n_shuffles,
+                 f"the correlations of {flat.shape[0]} image(s) under each "
+                 f"shuffle")  # fmt: skip
     observed = _neighbour_correlation(flat, shape)
     shuffled = np.empty((n_shuffles, flat.shape[0]))
     for s in range(n_shuffles):

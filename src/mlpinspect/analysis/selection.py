@@ -103,9 +103,11 @@ class TopUnits:
 
     def source_label(self, source: int) -> str:
         """How to name source ``source``: its feature name, or its index."""
+        n = len(self.scores) if self.source_names is None else len(self.source_names)
+        source = check_int(source, "source", minimum=0, maximum=n - 1)
         if self.source_names is not None:
             return self.source_names[source]
-        return str(int(source))
+        return str(source)
 
     def to_dict(self) -> dict[str, list[Any]]:
         """The two lists as one tidy table (column name -> list), e.g. for

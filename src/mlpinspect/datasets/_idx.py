@@ -35,7 +35,7 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
-from .._io import create_temp
+from .._io import atomic_write, check_output_path, open_regular
 from ..errors import DatasetError, InvalidParameterError
 
 __all__ = ["IDX_DTYPES", "load_idx", "save_idx"]
@@ -117,12 +117,11 @@ class IdxReader:
         self._expected = check_sha256(sha256)
         self._hash = hashlib.sha256() if self._expected is not None else None
         self._done = 0
-        try:
-            self._file: BinaryIO = open(self.path, "rb")  # noqa: SIM115
-        except FileNotFoundError:
-            raise _error(self.path, "does not exist") from None
-        except OSError as exc:
-            raise _error(self.path, f"cannot be opened: {exc}") from None
+        self._file: BinaryIO = open_regular(
+            self.path,
+            lambda p: _error(self.path, "does not exist" if p == "no such file" else p),
+            what="IDX file",
+        )
         self._stream: BinaryIO = self._file
         try:
             self._read_header()
@@ -357,20 +356,31 @@ def read_images(
     return out, image_shape
 
 
-def decompressed_sha256(path: Any) -> str:
-    """SHA-256 of a file's content after gunzip (if it is gzip'd)."""
+def decompressed_sha256(path: Any, max_bytes: int | None = None) -> str:
+    """SHA-256 of a file's content after gunzip (if it is gzip'd).
+
+    With ``max_bytes``, content longer than that is refused as soon as it is
+    seen (a gzip bomb is not hashed to its end)."""
     path = as_path(path)
     digest = hashlib.sha256()
     buf = bytearray(_PIECE)
     view = memoryview(buf)
+    total = 0
     try:
-        with open(path, "rb") as raw:
+        with open_regular(path, lambda p: _error(path, p)) as raw:
             compressed = raw.read(2) == _GZIP_MAGIC
             raw.seek(0)
             stream: BinaryIO = gzip.GzipFile(fileobj=raw) if compressed else raw
             with stream:
                 while n := stream.readinto(view):
                     digest.update(view[:n])
+                    total += n
+                    if max_bytes is not None and total > max_bytes:
+                        raise _error(
+                            path,
+                            f"decompresses to more than the {max_bytes} bytes "
+                            f"expected: not the file expected",
+                        )
     except EOFError:
         raise _error(path, "is truncated: the gzip stream ends early") from None
     except (gzip.BadGzipFile, zlib.error) as exc:
@@ -421,8 +431,9 @@ def save_idx(
     ------
     InvalidParameterError
         If the array has a dtype or shape IDX cannot store.
-    OSError
-        If the file cannot be written (nothing is left behind).
+    WriteError
+        An ``OSError``: the file cannot be written (a full disk, a read-only
+        folder); nothing is left behind.
 
     Examples
     --------
@@ -435,7 +446,7 @@ def save_idx(
     """
     from .._validation import check_int
 
-    path = as_path(path)
+    path = check_output_path(as_path(path), "path")
     arr = np.asarray(array)
     code = _CODES.get((arr.dtype.kind, arr.dtype.itemsize))
     if code is None:
@@ -456,25 +467,17 @@ def save_idx(
     header = struct.pack(f">BBBB{arr.ndim}I", 0, 0, code, arr.ndim, *arr.shape)
     data = np.ascontiguousarray(arr, dtype=arr.dtype.newbyteorder(">"))
 
-    fd, tmp = create_temp(path.parent, path.name)
-    try:
-        with open(fd, "wb") as raw:
-            if compress:
-                with gzip.GzipFile(
-                    filename="",
-                    mode="wb",
-                    fileobj=raw,
-                    compresslevel=compresslevel,
-                    mtime=0,
-                ) as out:
-                    _write(out, header, data)
-            else:
-                _write(raw, header, data)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return path
+    def write(raw: BinaryIO) -> None:
+        if compress:
+            with gzip.GzipFile(
+                filename="", mode="wb", fileobj=raw, compresslevel=compresslevel,
+                mtime=0,
+            ) as out:  # fmt: skip
+                _write(out, header, data)
+        else:
+            _write(raw, header, data)
+
+    return atomic_write(path, write, name="path")
 
 
 def _write(out: BinaryIO, header: bytes, data: np.ndarray) -> None:

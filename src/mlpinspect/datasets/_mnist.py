@@ -10,10 +10,11 @@ from typing import Any
 
 import numpy as np
 
+from .._io import NpzArchive
 from ..errors import DatasetError, InvalidParameterError
 from ._fetch import check_mirrors, fetch_files, mnist_cache_dir
 from ._idx import as_path, load_idx, read_images
-from ._types import MNIST, check_float_dtype
+from ._types import MNIST, check_digit_labels, check_float_dtype
 
 __all__ = ["MNIST_SHA256", "load_keras_mnist_npz", "load_mnist"]
 
@@ -43,6 +44,16 @@ MNIST_SHA256: Mapping[str, str] = MappingProxyType(
         ),
     }
 )
+#: Size in bytes of the decompressed content of each MNIST IDX file: a
+#: download is capped a little above it (see ``_fetch.size_cap``).
+MNIST_BYTES: Mapping[str, int] = MappingProxyType(
+    {
+        TRAIN_IMAGES: 16 + 60_000 * 28 * 28,
+        TRAIN_LABELS: 8 + 60_000,
+        TEST_IMAGES: 16 + 10_000 * 28 * 28,
+        TEST_LABELS: 8 + 10_000,
+    }
+)
 NIELSEN_VALIDATION_START = 50_000
 
 
@@ -57,7 +68,9 @@ def find_files(folder: Path, names: Sequence[str]) -> tuple[dict, list]:
     found, missing = {}, []
     for name in names:
         for candidate in _candidates(name):
-            if (folder / candidate).is_file():
+            # exists(), not is_file(): a FIFO or a folder of that name is
+            # then refused by the reader, saying what it is.
+            if (folder / candidate).exists():
                 found[name] = folder / candidate
                 break
         else:
@@ -130,7 +143,8 @@ def load_mnist(
     Every file's decompressed content is checked against the published
     SHA-256 (:data:`MNIST_SHA256`) before it is used, every time it is
     loaded. A cached file that fails the check is deleted and downloaded
-    again (with ``download=True``).
+    again (with ``download=True``), each bad file once. A download is capped
+    at the file's known size and has a deadline of ten minutes.
 
     Parameters
     ----------
@@ -162,6 +176,9 @@ def load_mnist(
         different checksum; the message names the file.
     DownloadError
         If a file could not be downloaded from any mirror.
+    InvalidParameterError, WriteError
+        If ``cache_dir`` is a file or cannot be written, when a download is
+        needed (checked before downloading).
 
     Notes
     -----
@@ -201,20 +218,25 @@ def load_mnist(
                 f"Pass download=True, or a folder holding the files as `path` or "
                 f"in ${MNIST_DIR_ENV}"
             )
-        files.update(fetch_files(missing, hashes, mirrors, cache))
+        files.update(fetch_files(missing, hashes, mirrors, cache, sizes=MNIST_BYTES))
     source = f"{cache} (cache)"
-    try:
-        return read_mnist_files(files, hashes, dtype, source, NIELSEN_VALIDATION_START)
-    except DatasetError as exc:
-        bad = getattr(exc, "path", None)
-        if not download or bad is None or bad not in files.values():
-            raise
-    # A cached file failed its check (disk corruption, or edited by hand):
-    # replace it once.
-    name = next(n for n, p in files.items() if p == bad)
-    bad.unlink(missing_ok=True)
-    files.update(fetch_files([name], hashes, mirrors, cache))
-    return read_mnist_files(files, hashes, dtype, source, NIELSEN_VALIDATION_START)
+    replaced: set[str] = set()
+    while True:
+        try:
+            return read_mnist_files(
+                files, hashes, dtype, source, NIELSEN_VALIDATION_START
+            )
+        except DatasetError as exc:
+            bad = getattr(exc, "path", None)
+            names = [n for n, p in files.items() if p == bad and n not in replaced]
+            if not download or not names:
+                raise
+        # A cached file failed its check (disk corruption, or edited by hand):
+        # replace it, once; the next read finds the next bad one, if any.
+        name = names[0]
+        replaced.add(name)
+        bad.unlink(missing_ok=True)
+        files.update(fetch_files([name], hashes, mirrors, cache, sizes=MNIST_BYTES))
 
 
 def _load_folder(folder: Path, dtype: np.dtype, given_as: str) -> MNIST:
@@ -245,6 +267,17 @@ def _load_folder(folder: Path, dtype: np.dtype, given_as: str) -> MNIST:
 _NPZ_KEYS = ("x_train", "y_train", "x_test", "y_test")
 
 
+def _npz_error(where: str):
+    def error(problem: str) -> DatasetError:
+        if problem == "no such file":
+            return DatasetError(f"{where} does not exist")
+        if "single array" in problem:
+            return DatasetError(f"{where} holds a single array, not an npz archive")
+        return DatasetError(f"{where} could not be read: {problem}")
+
+    return error
+
+
 def load_keras_mnist_npz(path: str | os.PathLike, *, dtype: Any = np.float32) -> MNIST:
     """Read MNIST from Keras' ``mnist.npz``.
 
@@ -267,8 +300,11 @@ def load_keras_mnist_npz(path: str | os.PathLike, *, dtype: Any = np.float32) ->
     Raises
     ------
     DatasetError
-        If the file is missing, not an npz archive, lacks one of the four
-        arrays, or holds arrays of the wrong dtype or shape.
+        If the file is missing, not a regular file, not an npz archive (or
+        one declaring more than 100 times its size), lacks one of the four
+        arrays, holds arrays of the wrong dtype or shape, or labels other
+        than the digits 0 to 9. Shapes and dtypes are checked from the
+        archive's headers before anything is decompressed.
 
     Examples
     --------
@@ -278,44 +314,33 @@ def load_keras_mnist_npz(path: str | os.PathLike, *, dtype: Any = np.float32) ->
     dtype = check_float_dtype(dtype)
     path = as_path(path)
     where = f"npz file '{path}'"
-    if not path.is_file():
-        raise DatasetError(f"{where} does not exist")
-    try:
-        # We open the file ourselves so it is closed whatever np.load thinks.
-        with open(path, "rb") as f:
-            npz = np.load(f, allow_pickle=False)
-            if not isinstance(npz, np.lib.npyio.NpzFile):
-                raise DatasetError(f"{where} holds a single array, not an npz archive")
-            with npz:
-                missing = [k for k in _NPZ_KEYS if k not in npz.files]
-                if missing:
-                    raise DatasetError(
-                        f"{where} lacks the array(s) {', '.join(missing)} "
-                        f"(it holds {', '.join(npz.files) or 'none'})"
-                    )
-                arrays = {k: npz[k] for k in _NPZ_KEYS}
-    except DatasetError:
-        raise
-    except Exception as exc:  # zipfile, format and pickle errors alike
-        raise DatasetError(
-            f"{where} could not be read: {type(exc).__name__}: {exc}"
-        ) from None
+    with NpzArchive(path, _npz_error(where)) as npz:
+        missing = [k for k in _NPZ_KEYS if k not in npz.members]
+        if missing:
+            raise DatasetError(
+                f"{where} lacks the array(s) {', '.join(missing)} "
+                f"(it holds {', '.join(npz.members) or 'none'})"
+            )
+        for part in ("train", "test"):  # from the headers, before reading
+            x, y = npz.members[f"x_{part}"], npz.members[f"y_{part}"]
+            if x.dtype != np.uint8 or len(x.shape) != 3:
+                raise DatasetError(
+                    f"{where}: `x_{part}` must be uint8 images of shape (n, height, "
+                    f"width); got {x.dtype} of shape {x.shape}"
+                )
+            if y.dtype.kind not in "iu" or y.shape != x.shape[:1]:
+                raise DatasetError(
+                    f"{where}: `y_{part}` must be {x.shape[0]} integer labels; got "
+                    f"{y.dtype} of shape {y.shape}"
+                )
+        arrays = {k: npz.read(k) for k in _NPZ_KEYS}
     parts = []
     for part in ("train", "test"):
         x, y = arrays[f"x_{part}"], arrays[f"y_{part}"]
-        if x.dtype != np.uint8 or x.ndim != 3:
-            raise DatasetError(
-                f"{where}: `x_{part}` must be uint8 images of shape (n, height, "
-                f"width); got {x.dtype} of shape {x.shape}"
-            )
-        if not np.issubdtype(y.dtype, np.integer) or y.shape != (len(x),):
-            raise DatasetError(
-                f"{where}: `y_{part}` must be {len(x)} integer labels; got "
-                f"{y.dtype} of shape {y.shape}"
-            )
+        y = check_digit_labels(y, f"{where}: `y_{part}`")
         X = np.empty((len(x), x.shape[1] * x.shape[2]), dtype=dtype)
         np.divide(x.reshape(len(x), -1), dtype.type(255), out=X)
-        parts += [X, y.astype(np.int64)]
+        parts += [X, y]
     shapes = {arrays["x_train"].shape[1:], arrays["x_test"].shape[1:]}
     if len(shapes) != 1:
         raise DatasetError(

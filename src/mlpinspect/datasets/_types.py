@@ -8,9 +8,28 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from ..errors import InvalidParameterError
+from .._validation import check_float_dtype as _check_float_dtype
+from .._validation import is_sequence
+from ..errors import DatasetError, InvalidParameterError
 
 __all__ = ["MNIST", "NielsenSplit", "Subset"]
+
+
+def check_digit_labels(y: np.ndarray, what: str) -> np.ndarray:
+    """MNIST labels as int64, after checking they are the digits 0 to 9.
+
+    Checked on the stored integers before any conversion: a uint64
+    ``2**64 - 1`` would wrap to ``-1`` (the last class, silently) in int64.
+    """
+    if y.dtype.kind not in "iu":
+        raise DatasetError(f"{what} must be integers; got dtype {y.dtype}")
+    if y.size and (y.min() < 0 or y.max() > 9):
+        bad = y[(y < 0) | (y > 9)]
+        raise DatasetError(
+            f"{what} must be digits 0 to 9; got {bad.size} outside, e.g. "
+            f"{bad[0].item()}"
+        )
+    return y.astype(np.int64, copy=False)
 
 
 class Subset(NamedTuple):
@@ -56,16 +75,12 @@ class NielsenSplit(NamedTuple):
 
 
 def check_float_dtype(dtype: Any) -> np.dtype:
-    """Accept float32 or float64 (in any spelling numpy understands)."""
-    try:
-        dt = np.dtype(dtype)
-    except TypeError:
-        dt = None
-    if dt not in (np.dtype(np.float32), np.dtype(np.float64)):
-        raise InvalidParameterError(
-            f"`dtype` must be float32 or float64; got {dtype!r}"
-        )
-    return dt
+    """Accept float32 or float64 (in any spelling numpy understands).
+
+    ``np.dtype("float64") == None`` is True, so an unreadable ``dtype`` must
+    never become None and be compared: the shared check refuses it.
+    """
+    return _check_float_dtype(dtype, "dtype")
 
 
 @dataclass(frozen=True, eq=False, repr=False)
@@ -115,7 +130,22 @@ class MNIST:
     validation_start: int | None = None
 
     def __post_init__(self) -> None:
-        image_shape = tuple(int(d) for d in self.image_shape)
+        shape = self.image_shape
+        if is_sequence(shape):
+            shape = tuple(shape)
+        if (
+            not isinstance(shape, tuple)
+            or not shape
+            or not all(
+                isinstance(d, (int, np.integer)) and not isinstance(d, bool) and d >= 1
+                for d in shape
+            )
+        ):
+            raise InvalidParameterError(
+                f"`image_shape` must be a tuple of positive integers such as (28, "
+                f"28); got {shape!r:.60}"
+            )
+        image_shape = tuple(int(d) for d in shape)
         object.__setattr__(self, "image_shape", image_shape)
         size = math.prod(image_shape)
         for part in ("train", "test"):
@@ -133,6 +163,12 @@ class MNIST:
                     f"label per image; got {getattr(y, 'shape', type(y).__name__)}"
                 )
         start = self.validation_start
+        if start is not None and (
+            isinstance(start, bool) or not isinstance(start, (int, np.integer))
+        ):
+            raise InvalidParameterError(
+                f"`validation_start` must be None or an integer; got {start!r:.40}"
+            )
         if start is not None and not 0 < start < len(self.X_train):
             raise InvalidParameterError(
                 f"`validation_start` must be between 1 and {len(self.X_train) - 1}; "

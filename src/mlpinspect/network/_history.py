@@ -2,10 +2,41 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import math
+import numbers
+from dataclasses import dataclass, field, fields
 from typing import Any
 
+from .._validation import is_sequence
+from ..errors import InvalidParameterError
+
 __all__ = ["History"]
+
+_SERIES = ("epoch", "cost", "train_accuracy", "validation_cost",
+           "validation_accuracy", "seconds")  # fmt: skip
+_PER_EPOCH = ("epoch", "cost", "train_accuracy", "seconds")
+
+
+def _series(values: Any, name: str) -> list:
+    """A list of real numbers (NaN allowed: an epoch not monitored)."""
+    if isinstance(values, dict) or not is_sequence(values):
+        raise InvalidParameterError(
+            f"`{name}` must be a list of numbers, one per epoch; got "
+            f"{type(values).__name__}"
+        )
+    out = list(values)
+    for i, v in enumerate(out):
+        if isinstance(v, bool) or not isinstance(v, numbers.Real):
+            raise InvalidParameterError(
+                f"`{name}[{i}]` must be a number; got {v!r:.40}"
+            )
+        if name == "epoch" and (
+            not isinstance(v, numbers.Integral) or v < 0 or not math.isfinite(v)
+        ):
+            raise InvalidParameterError(
+                f"`epoch[{i}]` must be a non-negative integer; got {v!r:.40}"
+            )
+    return out
 
 
 @dataclass
@@ -58,6 +89,27 @@ class History:
     config: dict[str, Any] = field(default_factory=dict)
     snapshots: Any = field(default=None, repr=False, compare=False)
 
+    def __post_init__(self) -> None:
+        for name in _SERIES:
+            setattr(self, name, _series(getattr(self, name), name))
+        if not isinstance(self.config, dict):
+            raise InvalidParameterError(
+                f"`config` must be a dict; got {type(self.config).__name__}"
+            )
+        n = len(self.epoch)
+        for name in _PER_EPOCH[1:]:
+            if len(getattr(self, name)) != n:
+                raise InvalidParameterError(
+                    f"`{name}` must have one entry per epoch ({n}); got "
+                    f"{len(getattr(self, name))}"
+                )
+        for name in ("validation_cost", "validation_accuracy"):
+            if len(getattr(self, name)) not in (0, n):
+                raise InvalidParameterError(
+                    f"`{name}` must be empty or have one entry per epoch ({n}); "
+                    f"got {len(getattr(self, name))}"
+                )
+
     def __len__(self) -> int:
         return len(self.epoch)
 
@@ -75,10 +127,33 @@ class History:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> History:
-        """Rebuild a history from :meth:`to_dict`'s output."""
-        return cls(
-            **{k: (dict(v) if k == "config" else list(v)) for k, v in data.items()}
-        )
+        """Rebuild a history from :meth:`to_dict`'s output.
+
+        Raises
+        ------
+        InvalidParameterError
+            If ``data`` is not such a dict: unknown keys, values that are not
+            lists of numbers, or lists of different lengths.
+
+        Examples
+        --------
+        >>> History.from_dict({"epoch": [1], "cost": [0.5], "train_accuracy": [0.9],
+        ...                    "seconds": [0.1]}).epoch
+        [1]
+        """
+        if not isinstance(data, dict):
+            raise InvalidParameterError(
+                f"`data` must be a dict such as History.to_dict() returns; got "
+                f"{type(data).__name__}"
+            )
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(str(k) for k in data if k not in known)
+        if unknown:
+            raise InvalidParameterError(
+                f"`data` has unknown key(s) {', '.join(map(repr, unknown[:5]))}; a "
+                f"history has {', '.join(sorted(known))}"
+            )
+        return cls(**data)
 
     def __str__(self) -> str:
         if not self.epoch:

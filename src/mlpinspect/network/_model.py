@@ -36,12 +36,16 @@ from typing import Any
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from .._netfile import NetworkFile, load_archive, read_network, write_network
+from .._io import check_output_path
+from .._netfile import NetworkFile, load_network, write_network
 from .._validation import (
+    check_bool,
     check_choice,
     check_float,
+    check_float_dtype,
     check_input,
     check_int,
+    check_memory,
     check_rng,
     encode_labels,
 )
@@ -190,9 +194,15 @@ class Network:
         self.sizes = [
             check_int(s, f"sizes[{i}]", minimum=1) for i, s in enumerate(sizes)
         ]
+        self.dtype = self._check_dtype(dtype)
+        n_params = sum((a + 1) * b for a, b in zip(self.sizes[:-1], self.sizes[1:]))
+        # Parameters and their initial copies, plus each layer's float64 draw.
+        check_memory(
+            n_params * (2 * self.dtype.itemsize + 8), "sizes", list(self.sizes),
+            f"{n_params:,} parameters",
+        )  # fmt: skip
         self.activation_names = self._check_activations(activation)
         self.init = check_choice(init, "init", INITIALIZATIONS)
-        self.dtype = self._check_dtype(dtype)
         if input_shape is None:
             input_shape = (28, 28) if self.sizes[0] == 784 else (self.sizes[0],)
         self.input_shape = _check_input_shape(input_shape, self.sizes[0])
@@ -252,15 +262,7 @@ class Network:
 
     @staticmethod
     def _check_dtype(dtype: Any) -> np.dtype:
-        try:
-            value = np.dtype(dtype)
-        except TypeError:
-            value = None
-        if dtype is None or value not in (np.float32, np.float64):
-            raise InvalidParameterError(
-                f"`dtype` must be float32 or float64; got {dtype!r:.40}"
-            )
-        return value
+        return check_float_dtype(dtype, "dtype")
 
     # -- parameters ------------------------------------------------------------
 
@@ -566,6 +568,8 @@ class Network:
         X = check_input(self, X).values
         y = encode_labels(self, y, n_samples=X.shape[0])
         epochs = check_int(epochs, "epochs", minimum=0)
+        # The history keeps a few Python floats per epoch (about 200 bytes).
+        check_memory(200 * epochs, "epochs", epochs, "the training history")
         batch_size = check_int(batch_size, "batch_size", minimum=1)
         learning_rate = check_float(
             learning_rate, "learning_rate", minimum=0.0, strict_minimum=True
@@ -573,6 +577,9 @@ class Network:
         cost = check_choice(cost, "cost", COSTS)
         l2 = check_float(l2, "l2", minimum=0.0)
         engine = check_choice(engine, "engine", ENGINES)
+        shuffle = check_bool(shuffle, "shuffle")
+        monitor = check_bool(monitor, "monitor")
+        progress = check_bool(progress, "progress")
         sgd_epoch = self._engine(engine)
         if callback is not None and not callable(callback):
             raise InvalidParameterError(
@@ -783,7 +790,7 @@ class Network:
         >>> bool((same.weights[0] == net.weights[0]).all())
         True
         """
-        path = Path(path)
+        path = check_output_path(path, "path")
         if path.suffix != ".npz":
             path = path.with_name(path.name + ".npz")
         meta = {
@@ -811,14 +818,22 @@ class Network:
     def load(cls, path: str | os.PathLike) -> Network:
         """Load a network saved by :meth:`save`.
 
+        Nothing in the file is trusted: its metadata is checked, and the
+        name, shape and dtype of every array it implies are checked against
+        the archive's directory before any array is decompressed, so a small
+        file cannot make this allocate more than its arrays' declared size
+        (at most :data:`mlpinspect._io.MAX_EXPANSION` times the file's).
+
         Raises
         ------
         ModelFileError
-            If the file is missing, not an ``.npz`` written by :meth:`save`,
-            or its arrays are missing or of the wrong shape.
+            If the file is missing, not a regular file (a FIFO, a device), not
+            an ``.npz`` written by :meth:`save`, its metadata is invalid, or
+            its arrays are missing, of the wrong shape or far larger than the
+            file.
         """
-        where = os.fspath(path)
-        return cls._from_file(read_network(load_archive(path), where), where)
+        file = load_network(path)
+        return cls._from_file(file, os.fspath(path))
 
     @classmethod
     def _from_file(cls, file: NetworkFile, where: str) -> Network:
@@ -843,7 +858,11 @@ class Network:
                 features, "feature_names", net.sizes[0], "names", labels=False
             )  # fmt: skip
             seed = meta.get("seed")
-            net.seed = seed if type(seed) is int else None
+            if seed is not None and type(seed) is not int:
+                raise InvalidParameterError(
+                    f"`seed` must be an integer or null; got {seed!r:.40}"
+                )
+            net.seed = seed
             net._rng = check_rng(net.seed)
             history = meta.get("history")
             net.history = None if history is None else History.from_dict(history)

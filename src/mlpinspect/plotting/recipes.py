@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .._validation import check_choice
+from .._validation import check_choice, is_sequence
 from ..adapters import adapt
 from ..analysis._batches import DEFAULT_CHUNK_SIZE
 from ..analysis.images import input_space_images, weight_images
@@ -517,6 +517,11 @@ def _class_values(mlp: MLP, layer: int, units: Any) -> list[Any]:
         return list(range(mlp.layers[layer].n_out))
     if isinstance(units, (str, int, np.integer, bool)):
         return [units]
+    if not is_sequence(units):
+        raise InvalidParameterError(
+            f"`units` must be a unit (an index or a label) or a list of them; got "
+            f"{type(units).__name__}"
+        )
     values = list(units)
     if not values:
         raise InvalidParameterError("`units` must name at least one unit; got none")

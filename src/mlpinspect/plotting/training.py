@@ -461,7 +461,16 @@ def _named_models(models: Any, names: Any) -> list[tuple[str, Any]]:
     if not items:
         raise InvalidParameterError("`models` must hold at least one model")
     if names is not None:
-        names = [str(n) for n in names]
+        if isinstance(names, (str, bytes, Mapping)) or not isinstance(
+            names, (Sequence, np.ndarray)
+        ):
+            raise InvalidParameterError(
+                f"`names` must be a list of row labels, one per model; got "
+                f"{names!r:.60} ({type(names).__name__})"
+            )
+        names = [str(n) for n in np.asarray(names, dtype=object).ravel().tolist()]
+        if len(set(names)) != len(names):
+            raise InvalidParameterError(f"`names` must not repeat a label; got {names}")
         if len(names) != len(items):
             raise InvalidParameterError(
                 f"`names` must have one name per model ({len(items)}); got {len(names)}"

@@ -27,10 +27,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .._validation import check_choice, check_int
+from .._validation import check_bool, check_choice, check_int, is_sequence
 from .._version import __version__
+from ..errors import InvalidParameterError
 from ..network import ENGINES, load_numba_engine
-from ._context import Context, Progress, check_output_folder, load_data
+from ._context import (
+    Context,
+    Interrupts,
+    Progress,
+    check_output_folder,
+    load_data,
+    staged,
+)
 from ._report import Report
 from ._sections import SECTIONS, Section
 
@@ -77,6 +85,16 @@ def _context(
     seed = check_int(seed, "seed", minimum=0)
     epochs = check_int(epochs, "epochs", minimum=1)
     sweep_seeds = check_int(sweep_seeds, "sweep_seeds", minimum=1)
+    if not is_sequence(sweep_sizes):
+        raise InvalidParameterError(
+            f"`sweep_sizes` must be a list of hidden sizes such as [2, 3, 10]; got "
+            f"{type(sweep_sizes).__name__}"
+        )
+    if not isinstance(data, (str, os.PathLike)):
+        raise InvalidParameterError(
+            f"`data` must be 'sample', 'mnist' or a folder path; got "
+            f"{type(data).__name__}"
+        )
     sweep_sizes = tuple(
         check_int(s, f"sweep_sizes[{i}]", minimum=1) for i, s in enumerate(sweep_sizes)
     )
@@ -84,6 +102,7 @@ def _context(
     engine = check_choice(engine, "engine", ENGINES)
     if engine == "numba":
         load_numba_engine()  # an ImportError now, not after the data has loaded
+    quick, quiet = check_bool(quick, "quick"), check_bool(quiet, "quiet")
     if quick:
         epochs, sweep_sizes, sweep_seeds = 1, sweep_sizes[:2], 1
     check_output_folder(out)
@@ -127,7 +146,11 @@ def run_study(
     Parameters
     ----------
     out : str or path-like, default "study-output"
-        Output folder (created if needed).
+        Output folder (created if needed). The run writes into a hidden
+        staging folder inside it and moves its files into ``out`` only once
+        it has finished: an error, Ctrl-C or SIGTERM (raised as
+        ``KeyboardInterrupt`` during the run) leaves ``out`` exactly as the
+        previous run left it.
     data : {"sample", "mnist"} or path-like, default "sample"
         ``"sample"`` is the MNIST sample bundled in the package (offline);
         ``"mnist"`` the full MNIST (from ``MLPINSPECT_MNIST_DIR``, the cache,
@@ -164,27 +187,52 @@ def run_study(
     >>> result.files["report.html"].name, 0.0 <= result.test_accuracy <= 1.0
     ('report.html', True)
     """
-    ctx = _context(
-        Path(out), data, seed, epochs, sweep_sizes, sweep_seeds, n_jobs, quick,
-        quiet, engine,
-    )  # fmt: skip
-    report = Report("What did this network learn? The study, reproduced by mlpinspect")
-    report.paragraph(
-        f"mlpinspect {__version__}, Python {platform.python_version()}, "
-        f"{_dt.datetime.now(_dt.timezone.utc):%Y-%m-%d %H:%M} UTC. Data: "
-        f"{ctx.data_text}. Seed {ctx.seed}, {ctx.epochs} "
-        f"epoch{'' if ctx.epochs == 1 else 's'} per network."
-    )
-    result = StudyResult(out=ctx.out)
-    for make_section in SECTIONS:
-        section = make_section(ctx)
-        if section is None:
-            continue
-        result.numbers[section.key] = section.numbers
-        _add(report, section)
-    result.test_accuracy = ctx.results["test_accuracy"]
-    result.files.update(ctx.files)
-    ctx.say("writing the report")
-    result.files.update(report.write(ctx.out))
-    ctx.say(f"done: {ctx.out / 'report.html'}")
+    out = _check_out(out)
+    with Interrupts() as interrupts:
+        ctx = _context(
+            out, data, seed, epochs, sweep_sizes, sweep_seeds, n_jobs, quick,
+            quiet, engine,
+        )  # fmt: skip
+        result = StudyResult(out=out)
+        with staged(out, interrupts) as stage:
+            ctx.out = stage  # the sections write here; moved into out at the end
+            report = Report(
+                "What did this network learn? The study, reproduced by mlpinspect"
+            )
+            report.paragraph(
+                f"mlpinspect {__version__}, Python {platform.python_version()}, "
+                f"{_dt.datetime.now(_dt.timezone.utc):%Y-%m-%d %H:%M} UTC. Data: "
+                f"{ctx.data_text}. Seed {ctx.seed}, {ctx.epochs} "
+                f"epoch{'' if ctx.epochs == 1 else 's'} per network."
+            )
+            for make_section in SECTIONS:
+                section = make_section(ctx)
+                if section is None:
+                    continue
+                result.numbers[section.key] = section.numbers
+                _add(report, section)
+            result.test_accuracy = ctx.results["test_accuracy"]
+            result.files.update(ctx.files)
+            ctx.say("writing the report")
+            result.files.update(report.write(stage))
+        ctx.out = out
+        result.files = {
+            name: out / Path(path).relative_to(stage)
+            for name, path in result.files.items()
+        }
+        ctx.say(f"done: {out / 'report.html'}")
     return result
+
+
+def _check_out(out: Any) -> Path:
+    """``out`` as a Path, or an error naming it."""
+    if isinstance(out, os.PathLike):
+        out = os.fspath(out)
+    if isinstance(out, bytes):
+        out = os.fsdecode(out)
+    if not isinstance(out, str) or not out or "\x00" in out:
+        raise InvalidParameterError(
+            f"`out` must be a folder path (a non-empty str or os.PathLike); got "
+            f"{out!r:.60}"
+        )
+    return Path(out).expanduser()

@@ -3,20 +3,33 @@ networks, progress messages and the output folder."""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
+import signal
 import sys
+import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .._io import atomic_write
+from .._io import atomic_write, clean_stale_temps, temp_name, write_error
 from ..errors import InvalidParameterError
 from ..experiments import STUDY_COMPARISON
 
-__all__ = ["Context", "Progress", "check_output_folder", "load_data"]
+__all__ = [
+    "Context",
+    "Interrupts",
+    "Progress",
+    "Terminated",
+    "check_output_folder",
+    "load_data",
+    "staged",
+]
 
 DIGITS = tuple(str(d) for d in range(10))
 STUDY_SETTINGS = {
@@ -54,7 +67,9 @@ class Context:
     seed, epochs, engine, n_jobs, quiet : settings of the run
     sweep_sizes, sweep_seeds : the hidden-size sweep's grid
     out : pathlib.Path
-        The output folder.
+        Where the sections write: the run's staging folder inside the output
+        folder, whose files are moved into the output folder once the run
+        has finished (:func:`staged`).
     say : Progress
     files : dict
         Files written so far, by name.
@@ -177,3 +192,110 @@ def check_output_folder(out: Path) -> None:
             f"`out` must be a folder mlpinspect can write to; {out}: "
             f"{exc.strerror or exc}"
         ) from None
+
+
+# -- interrupts and the staging folder ------------------------------------------
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C's ``KeyboardInterrupt`` (which it is) so
+    that every ``finally`` runs; ``signum`` says which signal it was."""
+
+    signum = signal.SIGTERM
+
+
+class Interrupts:
+    """While active (``with Interrupts() as seen``), SIGINT and SIGTERM raise
+    :class:`KeyboardInterrupt` (:class:`Terminated` for SIGTERM) and are
+    remembered, so one that landed where Python swallows exceptions (a
+    finaliser: "Exception ignored in ...") is raised again by
+    :meth:`check`. :meth:`held` defers them over a few steps that must not be
+    cut (moving the finished files into place).
+
+    Only the main thread of the process that entered it is affected; signals
+    set to be ignored stay ignored; the previous handlers come back on exit.
+    """
+
+    def __init__(self) -> None:
+        self.received: int | None = None
+        self._holding = False
+        self._previous: dict[int, Any] = {}
+        self._pid = os.getpid()
+        self._root = self  # the one whose handler is installed
+
+    def __enter__(self) -> Interrupts:
+        if threading.current_thread() is not threading.main_thread():
+            return self
+        for signum, default in ((signal.SIGINT, signal.default_int_handler),
+                                (signal.SIGTERM, signal.SIG_DFL)):  # fmt: skip
+            current = signal.getsignal(signum)
+            owner = getattr(current, "__self__", None)
+            if isinstance(owner, Interrupts):  # nested: share the outer state
+                self._root = owner._root
+            elif current in (default, None):
+                self._previous[signum] = current
+                signal.signal(signum, self._handle)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        for signum, previous in self._previous.items():
+            signal.signal(signum, signal.SIG_DFL if previous is None else previous)
+        self._previous.clear()
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        if os.getpid() != self._pid:  # a forked worker: die as it would have
+            signal.signal(signum, signal.SIG_DFL)
+            os.kill(os.getpid(), signum)
+            return
+        self.received = signum
+        if not self._holding:
+            self.check()
+
+    def check(self) -> None:
+        """Raise the interrupt received so far, if any."""
+        received = self._root.received
+        if received == signal.SIGTERM:
+            raise Terminated("terminated (SIGTERM)")
+        if received is not None:
+            raise KeyboardInterrupt
+
+    @contextlib.contextmanager
+    def held(self) -> Iterator[None]:
+        """Defer the interrupts over the block; raise one after it."""
+        root, was = self._root, self._root._holding
+        root._holding = True
+        try:
+            yield
+        finally:
+            root._holding = was
+        self.check()
+
+
+@contextlib.contextmanager
+def staged(out: Path, interrupts: Interrupts) -> Iterator[Path]:
+    """A hidden staging folder inside ``out`` for a run's files.
+
+    If the block finishes, its files are moved into ``out`` (replacing those
+    of an earlier run of the same names), with interrupts held off for those
+    renames; if it raises, the staging folder is removed and ``out`` is left
+    exactly as it was. A staging folder whose run was killed is removed by
+    the next run (:func:`mlpinspect._io.clean_stale_temps`).
+    """
+    clean_stale_temps(out)
+    stage = out / temp_name("study")
+    try:
+        stage.mkdir()
+    except OSError as exc:
+        raise write_error(exc, "out", out) from None
+    try:
+        yield stage
+        interrupts.check()  # an interrupt Python swallowed: the run is not done
+        with interrupts.held():
+            try:
+                for entry in sorted(stage.iterdir()):
+                    os.replace(entry, out / entry.name)
+                stage.rmdir()
+            except OSError as exc:
+                raise write_error(exc, "out", out) from None
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
