@@ -11,14 +11,15 @@ the metadata needed to print or plot them.
   :func:`class_contributions`;
 - ablation: :func:`ablate`, :func:`unit_importance`;
 - numbers that replace eyeballing: :func:`drift_from_init`, :func:`smoothness`;
-- attribution to input pixels: :func:`attribute`; a unit's preferred input by
+- attribution to input pixels: :func:`attribute`, :func:`iter_attribute`; a
+  unit's preferred input by
   activation maximisation: :func:`preferred_input`.
 """
 
 from __future__ import annotations
 
 from .ablation import Ablation, UnitImportance, ablate, unit_importance
-from .attribution import Attribution, attribute
+from .attribution import Attribution, attribute, iter_attribute
 from .decomposition import (
     ClassContributions,
     Decomposition,
@@ -56,6 +57,7 @@ __all__ = [
     "effective_weights",
     "image_shape",
     "input_space_images",
+    "iter_attribute",
     "iter_decompose",
     "preferred_input",
     "smoothness",
