@@ -73,10 +73,13 @@ piece's length times the gradient at its midpoint: the integral, exact up to
 rounding. With ``stage="post"`` and a smooth elementwise output activation
 the output's step on each piece is its exact mean slope (the secant). It is
 what ``rule="auto"`` (the default) picks for such networks;
-``result.options["rule"]`` says which rule ran. On a 20-16-16-5 ReLU network
-200 Gauss-Legendre steps leave a completeness error of about ``1e-3`` and
-2,000 about ``1e-4``; the exact rule leaves ``1e-15``. The cost is one
-gradient per piece, a few dozen per input on MNIST-sized networks.
+``result.options["rule"]`` says which rule ran. Every quadrature converges
+like ``1/n_steps`` on ReLU networks: on random 20-16-16-5 ReLU networks 200
+Gauss-Legendre steps leave completeness errors of ``1e-3`` to ``1e-2`` and
+2,000 steps ten times less, where the exact rule leaves ``1e-15``
+(``tests/analysis/test_attribution_exact.py`` checks completeness to
+``1e-12`` relative and agreement with 100,000 Riemann steps). The cost is
+one gradient per piece, a few dozen per input on MNIST-sized networks.
 
 LRP: rules per layer
 --------------------
