@@ -203,8 +203,12 @@ def test_auto_rule_says_which_rule_ran():
     assert post.options == {"rule": "gauss_legendre", "n_steps": 50}
     with pytest.raises(InvalidParameterError, match=r"'softmax' \(stage='post'\)"):
         attribute(relu, X, 0, stage="post", rule="exact")
-    sigmoid = MLP([Dense(rng.normal(size=(4, 3)), np.zeros(4), "sigmoid"),
-                   Dense(rng.normal(size=(2, 4)), np.zeros(2), "identity")])  # fmt: skip
+    sigmoid = MLP(
+        [
+            Dense(rng.normal(size=(4, 3)), np.zeros(4), "sigmoid"),
+            Dense(rng.normal(size=(2, 4)), np.zeros(2), "identity"),
+        ]
+    )
     assert attribute(sigmoid, X, 0).options["rule"] == "gauss_legendre"
     with pytest.raises(InvalidParameterError, match=r"layer 0 uses 'sigmoid'"):
         attribute(sigmoid, X, 0, rule="exact")
