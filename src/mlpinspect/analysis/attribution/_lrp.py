@@ -489,6 +489,6 @@ def _check_domain(X: np.ndarray, low: np.ndarray, high: np.ndarray) -> None:
         row, col = np.argwhere(outside)[0]
         raise InvalidParameterError(
             f"the box rule needs every input within [low, high]; `X` row {row}, "
-            f"feature {col} is {X[row, col]!r}, outside "
-            f"[{low[col]!r}, {high[col]!r}]"
+            f"feature {col} is {float(X[row, col])!r}, outside "
+            f"[{float(low[col])!r}, {float(high[col])!r}]"
         )

@@ -36,9 +36,21 @@ def _array(ndims: tuple[int, ...], what: str) -> Custom:
     def check(value: Any, name: str) -> Any:
         if value is None:
             return None
-        return check_array(value, name, ndim=ndims, dtype=None)
+        return check_array(value, name, ndim=ndims, dtype=np.float64)
 
     return Custom(check, what)
+
+
+def _check_indices(value: Any, name: str) -> Any:
+    if value is None:
+        return None
+    arr = np.asarray(value)
+    if arr.dtype.kind not in "iu" or arr.ndim != 2:
+        raise InvalidParameterError(
+            f"`{name}` must be integers (positions in the baseline distribution), "
+            f"shape (n, n_samples); got {arr.dtype} of shape {arr.shape}"
+        )
+    return arr.astype(np.int64, copy=False)
 
 
 def _draws(
@@ -184,14 +196,6 @@ def _gs_prepare(mlp: Any, stage: str, options: dict[str, Any]) -> dict[str, Any]
     _draws(options["noise"], ns, d, "noise", 1)
     _draws(options["indices"], ns, d, "indices", 0)
     _draws(options["alphas"], ns, d, "alphas", 0)
-    if options["indices"] is not None and (
-        options["indices"].dtype.kind not in "iu" or options["indices"].ndim != 2
-    ):
-        raise InvalidParameterError(
-            f"`indices` must be integers (positions in the baseline distribution), "
-            f"shape (n, {ns}); got {options['indices'].dtype} of shape "
-            f"{options['indices'].shape}"
-        )
     alphas = options["alphas"]
     if alphas is not None and (
         alphas.ndim != 2 or not np.all((alphas >= 0) & (alphas <= 1))
@@ -214,7 +218,7 @@ def _gs_prepare(mlp: Any, stage: str, options: dict[str, Any]) -> dict[str, Any]
         Option(
             "indices",
             None,
-            _array((2,), "int array (n, n_samples)"),
+            Custom(_check_indices, "int array (n, n_samples)"),
             "explicit baseline draws: positions in the distribution",
             per_row=True,
         ),
