@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mlpinspect import MLP, Dense, InvalidParameterError
+from mlpinspect import MLP, Dense, InvalidParameterError, infidelity, max_sensitivity
 from mlpinspect.analysis.attribution import attribute
 
 torch = pytest.importorskip("torch")
@@ -368,3 +368,60 @@ def test_gradient_shap_equals_captum(captum_draws, stdevs, sizes, acts, stage):
         stdevs=stdevs, stage=stage, **draws,
     )  # fmt: skip
     assert_close(ours.values, theirs, 1e-12)
+
+
+# ---------------------------------------------------------------------------
+# Faithfulness metrics, given the same perturbations.
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("normalize", [False, True])
+@pytest.mark.parametrize(("sizes", "acts", "stage"), CASES[:6])
+def test_infidelity_equals_captum(normalize, sizes, acts, stage):
+    from captum.metrics import infidelity as captum_infidelity
+
+    mlp = random_mlp(17, sizes, acts)
+    X, B = data(17, sizes[0])
+    target = np.arange(len(X)) % sizes[-1]
+    result = attribute(mlp, X, target, method="deeplift", baseline=B, stage=stage)
+    S = 6
+    I = np.random.default_rng(18).normal(scale=0.1, size=(len(X), S, sizes[0]))
+
+    def perturb(inputs):  # Captum repeats each input S times, row i*S + s
+        noise = t(I.reshape(-1, sizes[0]))
+        return noise, inputs - noise
+
+    theirs = captum_infidelity(
+        torch_model(mlp, stage), perturb, t(X), t(result.values),
+        target=t(target), n_perturb_samples=S, normalize=normalize,
+    )  # fmt: skip
+    ours = infidelity(mlp, result, perturbations=I, normalize=normalize)
+    np.testing.assert_allclose(ours, theirs.numpy(), rtol=1e-10, atol=1e-15)
+
+
+@pytest.mark.parametrize(
+    ("method", "explainer", "kwargs"),
+    [("gradient", "Saliency", {"abs": False}), ("deeplift", "DeepLift", {})],
+)
+@pytest.mark.parametrize(("sizes", "acts", "stage"), CASES[:4])
+def test_max_sensitivity_equals_captum(method, explainer, kwargs, sizes, acts, stage):
+    from captum.metrics import sensitivity_max
+
+    if method == "deeplift" and stage == "post" and acts[-1] == "softmax":
+        pytest.skip("Captum's softmax multiplier differs (test_deeplift)")
+    mlp = random_mlp(19, sizes, acts)
+    X, _ = data(19, sizes[0])
+    target = np.arange(len(X)) % sizes[-1]
+    S = 5
+    d = np.random.default_rng(20).uniform(-0.02, 0.02, size=(len(X), S, sizes[0]))
+
+    def perturb(inputs, radius):
+        return inputs + t(d.reshape(-1, sizes[0]))
+
+    explain = getattr(captum_attr, explainer)(torch_model(mlp, stage)).attribute
+    theirs = sensitivity_max(
+        explain, t(X), perturb_func=perturb, n_perturb_samples=S,
+        target=t(target), **kwargs,
+    )  # fmt: skip
+    ours = max_sensitivity(mlp, X, target, method=method, perturbations=d, stage=stage)
+    np.testing.assert_allclose(ours, theirs.numpy(), rtol=1e-9)

@@ -13,7 +13,9 @@ the metadata needed to print or plot them.
 - numbers that replace eyeballing: :func:`drift_from_init`, :func:`smoothness`;
 - attribution to input pixels: :func:`attribute`, :func:`iter_attribute`; a
   unit's preferred input by
-  activation maximisation: :func:`preferred_input`.
+  activation maximisation: :func:`preferred_input`;
+- how faithful attributions are: :func:`infidelity`, :func:`max_sensitivity`,
+  :func:`deletion_curve`, :func:`insertion_curve`.
 """
 
 from __future__ import annotations
@@ -26,6 +28,13 @@ from .decomposition import (
     class_contributions,
     decompose,
     iter_decompose,
+)
+from .faithfulness import (
+    PerturbationCurve,
+    deletion_curve,
+    infidelity,
+    insertion_curve,
+    max_sensitivity,
 )
 from .images import (
     EffectiveWeights,
@@ -45,6 +54,7 @@ __all__ = [
     "Decomposition",
     "Drift",
     "EffectiveWeights",
+    "PerturbationCurve",
     "PreferredInput",
     "Smoothness",
     "TopUnits",
@@ -53,12 +63,16 @@ __all__ = [
     "attribute",
     "class_contributions",
     "decompose",
+    "deletion_curve",
     "drift_from_init",
     "effective_weights",
     "image_shape",
+    "infidelity",
     "input_space_images",
+    "insertion_curve",
     "iter_attribute",
     "iter_decompose",
+    "max_sensitivity",
     "preferred_input",
     "smoothness",
     "top_units",

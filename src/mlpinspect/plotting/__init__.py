@@ -15,7 +15,9 @@ and is named after the analysis it draws:
   the pre-activation), :func:`plot_class_contributions` (classes x units heat
   map);
 - attributions: :func:`plot_attribution` (an
-  :func:`~mlpinspect.attribute` result: the input, its maps and overlays);
+  :func:`~mlpinspect.attribute` result: the input, its maps and overlays),
+  :func:`plot_faithfulness` (deletion and insertion curves of several
+  methods);
 - experiments: :func:`plot_training`, :func:`plot_sweep`,
   :func:`plot_compare` (the same units of several networks side by side).
 
@@ -72,6 +74,7 @@ from ._colors import DIVERGING_CMAP, NEGATIVE_COLOR, POSITIVE_COLOR
 from .attribution import plot_attribution
 from .contributions import plot_class_contributions, plot_decomposition
 from .contributions import plot_contributions as plot_contributions  # deprecated
+from .faithfulness import plot_faithfulness
 from .recipes import plot_recipe as plot_recipe  # deprecated
 from .recipes import plot_recipes, plot_top_units
 from .training import plot_compare, plot_sweep, plot_training
@@ -86,6 +89,7 @@ __all__ = [
     "plot_class_contributions",
     "plot_compare",
     "plot_decomposition",
+    "plot_faithfulness",
     "plot_output_weights",
     "plot_preferred_input",
     "plot_recipes",
