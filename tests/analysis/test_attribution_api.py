@@ -478,3 +478,17 @@ def test_bad_draws_are_named(mlp, X, kwargs, match):
 def test_real_constraint_describes_itself():
     assert Real(0.0).describe() == "float >= 0.0"
     assert Integer(1, 5).describe() == "int in [1, 5]"
+
+
+def test_a_gradient_that_overflows_only_in_the_last_product_is_caught():
+    # delta_0 (1e150) and W_0 (1e200) are finite; their product is not.
+    from mlpinspect import NumericalError
+
+    mlp = MLP(
+        [
+            Dense(np.full((2, 3), 1e200), np.zeros(2), "identity"),
+            Dense(np.full((1, 2), 1e150), np.zeros(1), "identity"),
+        ]
+    )
+    with pytest.raises(NumericalError, match=r"layer 0 of the MLP overflowed"):
+        attribute(mlp, np.full((1, 3), 1e-300), 0, method="gradient")

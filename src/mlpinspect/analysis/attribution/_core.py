@@ -711,9 +711,14 @@ def _check_computed(
     outputs = [computed.output, computed.baseline_output]
     if not all(v is None or all_finite(v) for v in outputs):
         raise chain.overflow(chain.n_layers - 1, "the attributed outputs")
-    if not all_finite(computed.values):
+    # Finite row sums prove every value finite (inf and NaN propagate into a
+    # sum), which saves a pass over the values; an overflowing sum of finite
+    # values is told apart by the element-wise check.
+    if error is not None and all_finite(error):
+        return
+    if not computed.finite and not all_finite(computed.values):
         raise chain.overflow(0, f"the {method} attributions of its inputs")
-    if error is not None and not all_finite(error):
+    if error is not None:
         raise chain.overflow(0, f"the sums of the {method} attributions")
 
 

@@ -131,13 +131,14 @@ def integrated_gradients(p: Problem) -> Computed:
     return _by_quadrature(p, alphas, step_weights)
 
 
-def _path_ends(p: Problem, rows: slice) -> tuple[np.ndarray, np.ndarray]:
-    """First pre-activations at the baseline (broadcast) and their change."""
+def _path_ends(p: Problem, rows: slice) -> tuple[np.ndarray, ...]:
+    """``(x - b, z_0(b) (broadcast), z_0(x) - z_0(b))`` for ``rows``."""
     chain = p.chain
-    diff = p.X[rows] - p.baseline[rows]
-    z_base = chain.first_pre(p.baseline_rows(rows))  # one row if shared
+    base = p.baseline_rows(rows)  # one row if shared
+    diff = p.X[rows] if p.shared_baseline and not base.any() else p.X[rows] - base
+    z_base = chain.first_pre(base)
     dz = diff @ chain.weights[0].T
-    return np.broadcast_to(z_base, dz.shape), dz
+    return diff, np.broadcast_to(z_base, dz.shape), dz
 
 
 def _outputs(
@@ -162,7 +163,7 @@ def _by_quadrature(
     # with more steps than that stays within the chunk.
     block = max(1, min(n_steps, p.chunk_size))
     for rows in p.chunks(n_steps + 2):
-        z_base, dz = _path_ends(p, rows)
+        diff, z_base, dz = _path_ends(p, rows)
         m, h = dz.shape
         total = np.zeros((m, h))
         for start in range(0, n_steps, block):
@@ -173,7 +174,9 @@ def _by_quadrature(
             delta0 = chain.backward(fwd, g, layer=p.last, stage=p.stage)
             w = step_weights[start : start + block]
             total += np.einsum("s,msh->mh", w, delta0.reshape(m, a.size, h))
-        values[rows] = (p.X[rows] - p.baseline[rows]) * (total @ w0)
+        out = values[rows]
+        np.matmul(total, w0, out=out)
+        out *= diff
         output[rows], baseline_output[rows] = _outputs(p, rows, z_base, dz)
     return Computed(values, output, baseline_output)
 
@@ -261,7 +264,7 @@ def _exact(p: Problem) -> Computed:
         chain.weights[i].shape[0] * len(chain.activations[i].kinks) for i in layers
     )
     for rows in p.chunks(pieces):
-        z_base, dz = _path_ends(p, rows)
+        diff, z_base, dz = _path_ends(p, rows)
         m, h = dz.shape
         alphas = breakpoints(chain, z_base, dz, layers)
         lo, hi = alphas[:, :-1], alphas[:, 1:]
@@ -284,7 +287,9 @@ def _exact(p: Problem) -> Computed:
             delta0 *= (a_hi[part] - a_lo[part])[:, None]
             first = np.flatnonzero(np.diff(r, prepend=-1))
             total[r[first]] += np.add.reduceat(delta0, first, axis=0)
-        values[rows] = (p.X[rows] - p.baseline[rows]) * (total @ w0)
+        out = values[rows]
+        np.matmul(total, w0, out=out)
+        out *= diff
         output[rows], baseline_output[rows] = _outputs(p, rows, z_base, dz)
     return Computed(values, output, baseline_output)
 

@@ -38,6 +38,9 @@ class Computed:
     baseline_output : numpy.ndarray or None, shape (m,)
         The attributed output at the baseline (needed when the method's
         completeness reference is ``"baseline"``).
+    finite : bool
+        True when the method has proved its values finite (a bound), which
+        spares :func:`~mlpinspect.attribute` a pass over them.
 
     Examples
     --------
@@ -49,6 +52,7 @@ class Computed:
     values: np.ndarray
     output: np.ndarray
     baseline_output: np.ndarray | None = None
+    finite: bool = False
 
 
 class RandomStreams:
