@@ -11,6 +11,8 @@ from hypothesis import strategies as st
 
 from mlpinspect import MLP, Dense, InvalidParameterError, attribute, iter_attribute
 from mlpinspect.analysis.attribution import (
+    LRP_PRESETS,
+    LRP_RULES,
     METHODS,
     AttributionMethod,
     Computed,
@@ -22,6 +24,7 @@ from mlpinspect.analysis.attribution import (
     registered_methods,
     unregister_method,
 )
+from mlpinspect.analysis.attribution._docs import rst_table
 
 
 @pytest.fixture
@@ -61,6 +64,10 @@ def test_a_third_party_method_is_one_record(mlp, X):
 
     try:
         assert "times_input_squared" in registered_methods()
+        # The docs' method table is generated from the registry.
+        assert "``times_input_squared``" in rst_table("methods")
+        assert "gradient times the input, squared" in rst_table("methods")
+        assert "``power=2``" in rst_table("methods")
         result = attribute(mlp, X, 1, method="times_input_squared", power=3)
         grad = attribute(mlp, X, 1, method="gradient").values
         np.testing.assert_allclose(result.values, grad * X**3)
@@ -80,6 +87,19 @@ def test_a_third_party_method_is_one_record(mlp, X):
     finally:
         unregister_method("times_input_squared")
     assert "times_input_squared" not in METHODS
+    assert "times_input_squared" not in rst_table("methods")
+
+
+def test_the_docs_tables_list_every_registered_method_and_rule():
+    methods, captum = rst_table("methods"), rst_table("captum")
+    for name, record in METHODS.items():
+        assert f"* - ``{name}``" in methods
+        if record.captum:
+            assert f"method='{name}'" in captum
+    for name in LRP_RULES:
+        assert f"* - ``{name}``" in rst_table("lrp-rules")
+    for name in LRP_PRESETS:
+        assert f"* - ``{name}``" in rst_table("lrp-presets")
 
 
 def test_the_registry_lists_the_builtin_methods():
@@ -168,6 +188,14 @@ def test_captum_names_mean_the_same(mlp, X):
          r"need 14.9 GiB"),
         ({"n_steps": 10**5}, r"gauss_legendre nodes and weights for n_steps=100000 "
          r"would need 149.0 GiB"),
+        ({"n_steps": 2**70, "rule": "riemann_left"}, r"n_steps=1180591620717411303424 "
+         r"would need [\d.]+ PiB"),
+        # Draws are streamed (no memory to speak of), but would never finish.
+        ({"method": "smoothgrad", "nt_samples": 2**70}, r"`nt_samples` must be <= "
+         r"1048576; got 1180591620717411303424"),
+        ({"method": "smoothgrad", "nt_samples": 10**9}, r"`nt_samples` must be <= "),
+        ({"method": "gradient_shap", "n_samples": 2**70, "baseline": np.zeros((2, 8))},
+         r"`n_samples` must be <= 1048576"),
     ],
 )  # fmt: skip
 def test_huge_counts_are_refused_up_front_with_the_memory_they_need(mlp, kwargs, match):

@@ -204,6 +204,28 @@ def test_bad_arguments_are_named(setting, call, match):
         call(mlp, result)
 
 
+@pytest.mark.parametrize("count", [10**9, 2**70])
+@pytest.mark.parametrize(
+    ("call", "match"),
+    [
+        (lambda m, r, c: deletion_curve(m, r, n_steps=c), r"the curves for n_steps="),
+        (lambda m, r, c: insertion_curve(m, r, n_steps=c), r"the curves for n_steps="),
+        (lambda m, r, c: infidelity(m, r, n_perturb_samples=c),
+         r"the perturbations for n_perturb_samples="),
+        (lambda m, r, c: max_sensitivity(m, r.inputs, 0, n_perturb_samples=c),
+         r"the perturbations for n_perturb_samples="),
+    ],
+)  # fmt: skip
+def test_huge_counts_are_refused_up_front_with_the_memory_they_need(
+    setting, call, match, count
+):
+    mlp, X, t = setting
+    result = attribute(mlp, X, t, method="gradient")
+    with pytest.raises(InvalidParameterError, match=match + rf"{count} would need "
+                       r"[\d.]+ (GiB|TiB|PiB), more than the 1.0 GiB"):  # fmt: skip
+        call(mlp, result, count)
+
+
 def test_curves_of_a_stream_result(setting):
     mlp, X, t = setting
     streamed = attribute(mlp, [X[:2], X[2:]], t, method="deeplift")

@@ -38,7 +38,14 @@ from ..adapters import adapt
 from ..errors import InvalidParameterError
 from ._backprop import Chain, weighted
 from ._batches import frozen
-from .attribution import DEFAULT_CHUNK_SIZE, Attribution, attribute, get_method
+from .attribution import (
+    DEFAULT_CHUNK_SIZE,
+    MEMORY_LIMIT,
+    Attribution,
+    attribute,
+    get_method,
+)
+from .attribution._core import _show_bytes
 
 __all__ = [
     "PerturbationCurve",
@@ -105,6 +112,17 @@ def _draws(
     return arr.reshape(n, arr.shape[1], d), arr.shape[1]
 
 
+def _refuse_huge(what: str, size: float) -> None:
+    """Refuse, up front, a count whose arrays would need more than
+    :data:`~mlpinspect.analysis.attribution.MEMORY_LIMIT` bytes."""
+    if size > MEMORY_LIMIT:
+        raise InvalidParameterError(
+            f"{what} would need {_show_bytes(size)}, more than the "
+            f"{_show_bytes(MEMORY_LIMIT)} one table may take "
+            f"(mlpinspect.analysis.attribution.MEMORY_LIMIT); use fewer"
+        )
+
+
 def infidelity(
     model: Any,
     attribution: Attribution,
@@ -161,8 +179,8 @@ def infidelity(
     >>> linear = MLP([Dense([[2.0, -1.0]], [0.5], "identity")])
     >>> X = np.array([[1.0, 3.0]])
     >>> result = attribute(linear, X, 0, method="gradient")
-    >>> infidelity(linear, result, seed=0)  # exact for a linear model
-    array([0.])
+    >>> bool(infidelity(linear, result, seed=0)[0] < 1e-20)  # exact: linear model
+    True
     """
     mlp = adapt(model).check_finite()
     X, weights = _check_result(attribution, mlp)
@@ -177,6 +195,8 @@ def infidelity(
     given, S = _draws(perturbations, "perturbations", n, n_perturb_samples, d)
     if given is None:
         S = check_int(n_perturb_samples, "n_perturb_samples", minimum=1)
+        # One row's draws are made at once.
+        _refuse_huge(f"the perturbations for n_perturb_samples={S}", 8.0 * S * d)
     rng = check_rng(seed)
     chain = Chain(mlp)
     stage = attribution.stage
@@ -285,6 +305,8 @@ def max_sensitivity(
     given, S = _draws(perturbations, "perturbations", n, n_perturb_samples, d)
     if given is None:
         S = check_int(n_perturb_samples, "n_perturb_samples", minimum=1)
+        # One row's draws are made at once.
+        _refuse_huge(f"the perturbations for n_perturb_samples={S}", 8.0 * S * d)
     a = np.asarray(base.values).reshape(n, d)
     norms = np.linalg.norm(a, ord=ord_, axis=1)
     norms[norms == 0] = 1.0
@@ -481,6 +503,10 @@ def _curve(
     X, weights = _check_result(attribution, mlp)
     n, d = X.shape
     n_steps = check_int(n_steps, "n_steps", minimum=1)
+    _refuse_huge(
+        f"the curves for n_steps={n_steps}",
+        8.0 * (n_steps + 1) * (n + max(mlp.sizes)),
+    )
     by = check_choice(by, "by", ("value", "abs"))
     chunk_size = check_chunk_size(chunk_size)
     B = _curve_baseline(baseline, attribution, n, d, tuple(mlp.input_shape))

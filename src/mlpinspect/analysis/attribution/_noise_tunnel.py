@@ -24,6 +24,11 @@ __all__: list[str] = []
 
 NT_TYPES = ("smoothgrad", "smoothgrad_sq", "vargrad")
 
+# Draws are streamed in blocks of ``chunk_size``, so no count needs much memory,
+# but a count beyond this would not finish (each draw is a full attribution):
+# it is refused up front instead of hanging.
+MAX_DRAWS = 2**20
+
 
 def _method_name(value: Any, name: str) -> str:
     record = get_method(value)
@@ -123,7 +128,7 @@ def _nt_prepare(mlp: Any, stage: str, options: dict[str, Any]) -> dict[str, Any]
             Choice(NT_TYPES),
             "mean, mean of squares or variance",
         ),
-        Option("nt_samples", 20, Integer(1), "noisy copies per input"),
+        Option("nt_samples", 20, Integer(1, MAX_DRAWS), "noisy copies per input"),
         Option("stdevs", 0.15, Real(0.0), "standard deviation of the Gaussian noise"),
         Option(
             "noise",
@@ -213,7 +218,12 @@ def _gs_prepare(mlp: Any, stage: str, options: dict[str, Any]) -> dict[str, Any]
         "baselines drawn from a distribution, one random point of each path"
     ),
     options=(
-        Option("n_samples", 5, Integer(1), "draws (baseline, point) per input"),
+        Option(
+            "n_samples",
+            5,
+            Integer(1, MAX_DRAWS),
+            "draws (baseline, point) per input",
+        ),
         Option("stdevs", 0.0, Real(0.0), "Gaussian noise added to the input"),
         Option(
             "indices",

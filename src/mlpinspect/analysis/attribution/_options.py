@@ -33,10 +33,18 @@ __all__ = [
 
 
 class Constraint:
-    """What values an option accepts: :meth:`check` returns the value to use
-    (converted, e.g. to ``int``) or raises :class:`InvalidParameterError`."""
+    """What values an option accepts: ``check`` returns the value to use
+    (converted, e.g. to ``int``) or raises
+    :class:`~mlpinspect.InvalidParameterError` naming the argument.
+
+    Examples
+    --------
+    >>> Integer(1).describe()
+    'int >= 1'
+    """
 
     def check(self, value: Any, name: str) -> Any:
+        """The value to use, or an error naming ``name``."""
         raise NotImplementedError
 
     def describe(self) -> str:
@@ -58,9 +66,11 @@ class Integer(Constraint):
     maximum: int | None = None
 
     def check(self, value: Any, name: str) -> int:
+        """The value to use, or an error naming ``name``."""
         return check_int(value, name, minimum=self.minimum, maximum=self.maximum)
 
     def describe(self) -> str:
+        """A short description for the documentation tables."""
         return _interval("int", self.minimum, self.maximum)
 
 
@@ -80,6 +90,7 @@ class Real(Constraint):
     strict: bool = False
 
     def check(self, value: Any, name: str) -> float:
+        """The value to use, or an error naming ``name``."""
         return check_float(
             value,
             name,
@@ -89,6 +100,7 @@ class Real(Constraint):
         )
 
     def describe(self) -> str:
+        """A short description for the documentation tables."""
         text = _interval("float", self.minimum, self.maximum)
         return text.replace(">=", ">") if self.strict else text
 
@@ -109,6 +121,7 @@ class Choice(Constraint):
     aliases: Mapping[str, str] = field(default_factory=dict)
 
     def check(self, value: Any, name: str) -> str:
+        """The value to use, or an error naming ``name``."""
         if isinstance(value, str):
             value = self.aliases.get(value, value)
             if value in self.choices:
@@ -122,6 +135,7 @@ class Choice(Constraint):
         )
 
     def describe(self) -> str:
+        """A short description for the documentation tables."""
         return " | ".join(repr(c) for c in self.choices)
 
 
@@ -139,9 +153,11 @@ class Array(Constraint):
     description: str = "an array"
 
     def check(self, value: Any, name: str) -> np.ndarray:
+        """The value to use, or an error naming ``name``."""
         return check_array(value, name, ndim=self.ndims, allow_empty=False)
 
     def describe(self) -> str:
+        """A short description for the documentation tables."""
         return self.description
 
 
@@ -157,6 +173,7 @@ class Seed(Constraint):
     """
 
     def check(self, value: Any, name: str) -> Any:
+        """The value to use, or an error naming ``name``."""
         if value is None or isinstance(value, np.random.SeedSequence):
             return value
         if isinstance(value, numbers.Integral) and not isinstance(value, bool):
@@ -167,6 +184,7 @@ class Seed(Constraint):
         )
 
     def describe(self) -> str:
+        """A short description for the documentation tables."""
         return "None | int >= 0"
 
 
@@ -185,9 +203,11 @@ class Custom(Constraint):
     description: str
 
     def check(self, value: Any, name: str) -> Any:
+        """The value to use, or an error naming ``name``."""
         return self.function(value, name)
 
     def describe(self) -> str:
+        """A short description for the documentation tables."""
         return self.description
 
 

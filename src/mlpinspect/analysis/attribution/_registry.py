@@ -61,18 +61,20 @@ class AttributionMethod:
     options : tuple of Option
         The keyword options the method takes, with their checks.
     baseline : {"none", "zero", "reference", "distribution"} or callable
-        What the method does with ``baseline`` (see :data:`BASELINE_KINDS`);
+        What the method does with ``baseline``: refuses one (``"none"``),
+        uses zeros (``"zero"``), takes one per row (``"reference"``) or draws
+        from a set (``"distribution"``);
         a callable ``baseline(options) -> kind`` for a method that wraps
         another.
     completeness : {"baseline", "output"} or None
         What the attributions of a row add up to: ``f(x) - f(baseline)``,
-        ``f(x)``, or nothing (None). :attr:`Attribution.completeness_error`
+        ``f(x)``, or nothing (None); the result's ``completeness_error``
         measures the difference.
     captum : str or None
         The Captum call this method matches, for the documentation.
     randomized : bool
         True when the method draws random numbers (it then takes a ``seed``
-        option and receives :attr:`Problem.random`).
+        option and receives the problem's ``random`` streams).
     wraps : str or None
         For a method over another method (SmoothGrad), the name of the option
         that names the inner method; keyword arguments that are not this
