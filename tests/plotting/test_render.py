@@ -55,7 +55,7 @@ def _figures(tabular: bool = False):
     )
     net = Network([20, 4, 3], seed=0)
     net.fit(X, y, epochs=2, learning_rate=1.0, progress=False, validation_data=(X, y))
-    results = {m: attribute(mlp, X[:1], 0, method=m) for m in ("gradient", "lrp")}
+    results = {m: attribute(mlp, X[:1], 0, method=m) for m in ("gradient", "deeplift")}
     return {
         "plot_weight_images": lambda **kw: plotting.plot_weight_images(mlp, **kw),
         "plot_output_weights": lambda **kw: plotting.plot_output_weights(mlp, **kw),
