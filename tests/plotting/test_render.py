@@ -11,7 +11,14 @@ from matplotlib.figure import Figure
 from tests.plotting.helpers import image_axes, small_mlp
 
 import mlpinspect.plotting as plotting
-from mlpinspect import MLP, InvalidParameterError, Network, top_units
+from mlpinspect import (
+    MLP,
+    InvalidParameterError,
+    Network,
+    deletion_curve,
+    insertion_curve,
+    top_units,
+)
 from mlpinspect.analysis import class_contributions, decompose, preferred_input
 from mlpinspect.analysis.attribution import attribute
 from mlpinspect.experiments import SweepResult
@@ -56,6 +63,10 @@ def _figures(tabular: bool = False):
     net = Network([20, 4, 3], seed=0)
     net.fit(X, y, epochs=2, learning_rate=1.0, progress=False, validation_data=(X, y))
     results = {m: attribute(mlp, X[:1], 0, method=m) for m in ("gradient", "deeplift")}
+    curves = {
+        "gradient": deletion_curve(mlp, results["gradient"], n_steps=5),
+        "deeplift": insertion_curve(mlp, results["deeplift"], n_steps=5),
+    }
     return {
         "plot_weight_images": lambda **kw: plotting.plot_weight_images(mlp, **kw),
         "plot_output_weights": lambda **kw: plotting.plot_output_weights(mlp, **kw),
@@ -72,6 +83,7 @@ def _figures(tabular: bool = False):
             class_contributions(mlp, X, y), annotate="usage", **kw
         ),
         "plot_attribution": lambda **kw: plotting.plot_attribution(results, **kw),
+        "plot_faithfulness": lambda **kw: plotting.plot_faithfulness(curves, **kw),
         "plot_training": lambda **kw: plotting.plot_training(
             net.history, held_out_label="test", **kw
         ),
