@@ -67,6 +67,7 @@ from .errors import (
     NumericalError,
     UnsupportedModelError,
 )
+from .explorer import explore
 from .mlp import MLP, TASKS, Dense, ForwardTrace, infer_task
 from .network import History, Network
 
@@ -115,6 +116,7 @@ __all__ = [
     "decompose",
     "drift_from_init",
     "effective_weights",
+    "explore",
     "image_shape",
     "infer_task",
     "input_space_images",
