@@ -52,7 +52,7 @@
   function fmt(v) {
     if (v === null || !Number.isFinite(v)) return "n/a";
     const a = Math.abs(v);
-    const s = a === 0 || (a >= 0.001 && a < 1000) ? v.toFixed(3) : v.toExponential(2);
+    const s = a === 0 || (a >= 0.001 && a < 1000) ? v.toFixed(3) : a >= 1000 && a < 1e6 ? v.toFixed(1) : v.toExponential(2);
     return s.replace("-", "\u2212");
   }
   const pct = (v) => (100 * v).toFixed(1) + "%";
@@ -67,7 +67,7 @@
       else if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
       else node.setAttribute(k, v === true ? "" : String(v));
     }
-    for (const c of children.flat()) {
+    for (const c of children.flat(Infinity)) {
       if (c !== null && c !== undefined && c !== false) node.append(c);
     }
     return node;
@@ -217,12 +217,12 @@
     const lw = maxAbs(w), lc = maxAbs(c);
     return el("section", { id: "unit-outgoing" }, el("h3", { text: "To the outputs" }),
       el("p", { class: "note", text: "Weight to each output, and what the unit adds to it on average (mean activation \u00d7 weight)." }),
-      el("table", { id: "outgoing" }, el("thead", {}, el("tr", {}, el("th", { text: "output" }),
+      el("div", { class: "scroll" }, el("table", { id: "outgoing" }, el("thead", {}, el("tr", {}, el("th", { text: "output" }),
         el("th", { text: "weight" }), el("th", {}), el("th", { text: "mean contribution" }), el("th", {}))),
       el("tbody", {}, w.map((v, o) => el("tr", { "data-output": o },
         el("th", {}, el("a", { href: "#class/" + o, text: D.outputs[o] })),
         el("td", { class: "w" }, num(v)), el("td", { class: "barcell" }, bar(v, lw)),
-        el("td", { class: "c" }, num(c[o])), el("td", { class: "barcell" }, bar(c[o], lc)))))));
+        el("td", { class: "c" }, num(c[o])), el("td", { class: "barcell" }, bar(c[o], lc))))))));
   }
 
   // -- Class view ---------------------------------------------------------------
@@ -268,7 +268,7 @@
     const input = isImage ? el("div", { class: "input" }, inputImage(row(D.inputs, i), D.input.width, D.input.height, "big"))
       : featureTable(row(D.inputs, i));
     const slots = Array.from(focus, (u, s) => el("button", { type: "button", "data-slot": s, "aria-pressed": String(s === slot),
-      text: D.outputs[u] + (s === 0 ? " (top output)" : ""), onclick: () => { state.slot = s; render(); } }));
+      text: D.outputs[u] + (s === 0 ? " (top output)" : D.labels && D.task === "multiclass" && label(i) === u ? " (true class)" : " (runner-up)"), onclick: () => { state.slot = s; render(); } }));
     return [head, el("h2", { text: "Example " + i }, el("span", { class: "facts" }, " ", facts)),
       el("div", { class: "cols" }, el("section", {}, el("h3", { text: "Input" }), input), misclassifiedList(i)),
       el("section", { id: "decomposition" }, el("h3", { text: "Why: the logit of " + D.outputs[o] + ", exactly decomposed" }),
@@ -314,7 +314,7 @@
   function attributions(i, o) {
     if (!AT) return null;
     const sums = row(AT.sums, i), errs = row(AT.completeness_error, i);
-    const caption = (mi) => el("figcaption", {}, el("strong", { text: AT.methods[mi] }), el("br"), "sum ", num(sums[mi]),
+    const caption = (mi) => el(isImage ? "figcaption" : "span", { class: "attr-cap" }, el("strong", { text: AT.methods[mi] }), el("br"), "sum ", num(sums[mi]),
       Number.isFinite(errs[mi]) ? el("span", {}, "; completeness error ", num(errs[mi], { class: "num err" })) : null);
     let body;
     if (isImage) {
@@ -322,12 +322,14 @@
       body = el("div", { class: "attr-grid" }, AT.methods.map((mname, mi) => el("figure", { class: "attr", "data-method": mname },
         signedImage(maps.subarray(mi * d, (mi + 1) * d), D.input.width, D.input.height, "big"), caption(mi))));
       body = [legend(AT.limits.values[i], "attribution (one scale for the methods)"), body];
-    } else {
+    } else { // one table: a row per feature, a column per method
       const vals = row(AT.values, i), d = D.input.features.length, limit = maxAbs(Array.from(vals));
-      body = el("div", { class: "attr-grid" }, AT.methods.map((mname, mi) => el("figure", { class: "attr", "data-method": mname },
-        el("table", { class: "features-table" }, el("tbody", {}, D.input.features.map((f, fi) => el("tr", { "data-feature": fi },
-          el("th", { text: f }), el("td", {}, num(vals[mi * d + fi])), el("td", { class: "barcell" }, bar(vals[mi * d + fi], limit)))))),
-        caption(mi))));
+      body = el("div", { class: "scroll" }, el("table", { class: "features-table", id: "attr-table" },
+        el("thead", {}, el("tr", {}, el("th", { text: "feature" }), AT.methods.map((mname, mi) =>
+          el("th", { "data-method": mname, colspan: 2 }, caption(mi))))),
+        el("tbody", {}, D.input.features.map((f, fi) => el("tr", { "data-feature": fi }, el("th", { text: f }),
+          AT.methods.map((mname, mi) => [el("td", { "data-method": mname }, num(vals[mi * d + fi])),
+            el("td", { class: "barcell" }, bar(vals[mi * d + fi], limit))]))))));
     }
     return el("section", { id: "attributions" }, el("h3", { text: "Attributions to the input, for " + D.outputs[o] + " (logit)" }), body);
   }
