@@ -9,7 +9,8 @@ one decision, the initialisation/regularisation comparison measured by drift
 from initialisation and smoothness, how the hidden units of both trainings
 form epoch by epoch, and the hidden-size sweep over several seeds. It writes
 every figure as PNG, the trained networks as ``.npz``, and a report
-(``report.md`` and a self-contained ``report.html``).
+(``report.md`` and a self-contained ``report.html``), and the study network's
+interactive page ``explorer.html`` (see :func:`mlpinspect.explore`).
 
 The report is made of sections (:data:`~mlpinspect.study.SECTIONS`),
 each a function that returns its numbers, tables and figures.
@@ -31,6 +32,7 @@ from .._validation import check_choice, check_int
 from .._version import __version__
 from ..network import ENGINES, load_numba_engine
 from ._context import Context, Progress, check_output_folder, load_data
+from ._explorer import explorer_section
 from ._report import Report
 from ._sections import SECTIONS, Section
 
@@ -176,7 +178,7 @@ def run_study(
         f"epoch{'' if ctx.epochs == 1 else 's'} per network."
     )
     result = StudyResult(out=ctx.out)
-    for make_section in SECTIONS:
+    for make_section in (*SECTIONS, explorer_section):
         section = make_section(ctx)
         if section is None:
             continue
