@@ -81,7 +81,7 @@ def explore(
     n_examples : int, default 1000
         How many rows of ``X`` to analyse and embed (images are stored as
         bytes; the 784-30-10 MNIST network with 1,000 test images makes a
-        page of about 2 MB).
+        page of about 1.7 MB).
     methods : sequence of str, optional
         Attribution methods for the Example view, among those
         :func:`mlpinspect.attribute` offers; default
