@@ -15,8 +15,12 @@ import zipfile
 from importlib import resources
 from pathlib import Path
 
+import hypothesis.extra.numpy as hnp
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from strategies import classifiers, inputs_for, labels_of
 
 import mlpinspect
 from mlpinspect import (
@@ -348,3 +352,50 @@ def test_bad_arguments_are_named(study):
     flat = MLP([Dense(np.ones((3, 4)), np.zeros(3), "softmax")])
     with pytest.raises(MlpinspectError, match="hidden layer"):
         explore(flat, np.ones((2, 4)))
+
+
+# -- invariants on random classifiers ----------------------------------------------
+
+
+@settings(max_examples=25, deadline=None)
+@given(data=st.data())
+def test_payload_matches_the_library_on_random_classifiers(data):
+    task = data.draw(st.sampled_from(["multiclass", "binary"]))
+    mlp = data.draw(classifiers(task=task, min_layers=2))
+    X = data.draw(inputs_for(mlp, min_rows=2, max_rows=12))
+    y = data.draw(labels_of(mlp, X.shape[0]))
+    payload = build_payload(mlp, X, y, k=2, methods=["gradient_x_input"])
+    positions = np.array([mlp.classes.tolist().index(v) for v in y.tolist()])
+    np.testing.assert_array_equal(unpack(payload["labels"]), positions)
+    atlas = unit_atlas(mlp, X, y, layer=-2, k=2)
+    np.testing.assert_array_equal(
+        unpack(payload["units"]["class_means"]), atlas.class_means
+    )
+    np.testing.assert_array_equal(
+        unpack(payload["units"]["top_indices"]), atlas.top_indices
+    )
+    ex = payload["examples"]
+    focus = unpack(ex["focus"])
+    total = unpack(ex["contributions"]).sum(-1) + unpack(ex["bias"])[focus]
+    np.testing.assert_allclose(total, unpack(ex["pre_activation"]), atol=1e-9)
+    exc = unpack(payload["recipes"]["weight"]["excitatory"])
+    for unit in range(mlp.n_outputs):
+        top = top_units(mlp, mlp.replace(class_names=None).classes[unit], k=1)
+        assert exc[unit, 0] == top.excitatory[0]
+    assert payload["outputs"] == [
+        mlp.class_label(1 if task == "binary" else u) for u in range(mlp.n_outputs)
+    ]
+
+
+@given(
+    hnp.arrays(
+        np.float64,
+        hnp.array_shapes(max_dims=3, max_side=5),
+        elements=st.floats(-1e6, 1e6, allow_nan=False),
+    )
+)
+def test_quantised_values_are_within_half_a_step_and_keep_their_sign(values):
+    q, limit = quantise_signed(values)
+    assert np.all(np.abs(q / 127 * limit - values) <= limit / 254 * (1 + 1e-9))
+    assert np.all((q == 0) | (np.sign(q) == np.sign(values)))
+    np.testing.assert_array_equal(unpack(pack(values, "f8")), values)

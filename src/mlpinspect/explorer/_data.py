@@ -251,10 +251,11 @@ def _recipes(
 
 
 def _no_examples(mlp: MLP, labels: np.ndarray | None, unit: int) -> bool:
-    """Whether output ``unit``'s class has no example to average over."""
-    if labels is None or mlp.task != "multiclass":
+    """Whether output ``unit``'s class (a binary model's one unit: the
+    positive class) has no example to average over."""
+    if labels is None or mlp.task not in ("multiclass", "binary"):
         return False
-    return not np.any(labels == unit)
+    return not np.any(labels == (1 if mlp.task == "binary" else unit))
 
 
 def _attributions(
