@@ -318,9 +318,14 @@ def test_binary_and_regression_models():
                  class_names=["no", "yes"])  # fmt: skip
     X = rng.normal(size=(30, 3))
     y = rng.choice(["no", "yes"], 30)
-    data = build_payload(binary, X, y, k=2, methods=["gradient"])
+    data = build_payload(binary, X, y, k=2, methods=["gradient", "gradient_x_input"])
     assert data["outputs"] == ["yes"] and data["classes"] == ["no", "yes"]
     assert unpack(data["examples"]["focus"]).shape == (30, 1)
+    # The maps attribute the one unit (the positive class's logit), as the
+    # waterfall decomposes it.
+    sums = unpack(data["attribution"]["sums"])
+    expected = attribute(binary, X, "yes", method="gradient_x_input").values
+    np.testing.assert_array_equal(sums[:, 1], expected.sum(1))
     regressor = MLP(
         [hidden, Dense(rng.normal(size=(2, 4)), [0.0, 0.0], "identity")],
         task="regression",

@@ -265,8 +265,13 @@ def _attributions(
     methods: Sequence[str],
     kind: dict[str, Any],
 ) -> dict[str, Any]:
-    """Each method's attribution of each example's first focus unit."""
-    target = focus[:, 0]
+    """Each method's attribution of each example's first focus unit.
+
+    The target is given as weights over the outputs (one-hot on that unit):
+    the unit itself for every task, never a class position (a binary model's
+    class 0 is minus its one unit)."""
+    target = np.zeros((len(X), mlp.n_outputs))
+    target[np.arange(len(X)), focus[:, 0]] = 1.0
     plain = mlp.replace(class_names=None)
     maps, sums, errors = [], [], []
     for method in methods:

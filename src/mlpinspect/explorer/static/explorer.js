@@ -177,7 +177,7 @@
       .concat(["duplicate: " + U.duplicate_of.filter((d) => d >= 0).length]);
     return [el("h2", { text: "Layer " + D.layer + ": " + m + " " + act + " units" }),
       el("p", { class: "note", text: "Sizes " + D.layer_sizes.join("\u2013") + ". " + (U.weights.images
-        ? "Each tile is a unit's incoming weights as an image." : "Each tile lists a unit's most positive and most negative input weights.")
+        ? "Each tile is a unit's incoming weights" + (D.layer > 0 ? " from the " + D.layer_sizes[D.layer] + " units of layer " + (D.layer - 1) : "") + " as an image." : "Each tile lists a unit's most positive and most negative input weights.")
         + " Flags over " + D.n_examples + " examples: " + counts.join(", ") + "." }),
       U.weights.images ? legend(U.weights.images.limit, "weight (one scale for all units)") : null, tiles];
   }
@@ -268,7 +268,7 @@
     const input = isImage ? el("div", { class: "input" }, inputImage(row(D.inputs, i), D.input.width, D.input.height, "big"))
       : featureTable(row(D.inputs, i));
     const slots = Array.from(focus, (u, s) => el("button", { type: "button", "data-slot": s, "aria-pressed": String(s === slot),
-      text: D.outputs[u] + (s === 0 ? " (top output)" : D.labels && D.task === "multiclass" && label(i) === u ? " (true class)" : " (runner-up)"), onclick: () => { state.slot = s; render(); } }));
+      text: D.outputs[u] + (focus.length < 2 ? "" : s === 0 ? " (top output)" : D.labels && D.task === "multiclass" && label(i) === u ? " (true class)" : " (runner-up)"), onclick: () => { state.slot = s; render(); } }));
     return [head, el("h2", { text: "Example " + i }, el("span", { class: "facts" }, " ", facts)),
       el("div", { class: "cols" }, el("section", {}, el("h3", { text: "Input" }), input), misclassifiedList(i)),
       el("section", { id: "decomposition" }, el("h3", { text: "Why: the logit of " + D.outputs[o] + ", exactly decomposed" }),
