@@ -167,6 +167,9 @@
   // -- Layer view ---------------------------------------------------------------
   function renderLayer() {
     const m = D.n_units, act = D.activations[D.layer];
+    const source = D.layer > 0 ? " from the " + D.layer_sizes[D.layer] + " units of layer " + (D.layer - 1) : "";
+    const what = U.weights.images ? "Each tile is a unit's incoming weights" + source + " as an image."
+      : "Each tile lists a unit's most positive and most negative input weights.";
     const tiles = el("div", { class: "tiles" });
     for (let j = 0; j < m; j++) {
       const pref = U.class_means ? el("span", { class: "pref", text: "prefers " + className(U.preferred_class[j]) }) : null;
@@ -176,9 +179,8 @@
     const counts = ["dead", "always_on", "saturated"].map((f) => f.replace("_", " ") + ": " + U[f].filter(Boolean).length)
       .concat(["duplicate: " + U.duplicate_of.filter((d) => d >= 0).length]);
     return [el("h2", { text: "Layer " + D.layer + ": " + m + " " + act + " units" }),
-      el("p", { class: "note", text: "Sizes " + D.layer_sizes.join("\u2013") + ". " + (U.weights.images
-        ? "Each tile is a unit's incoming weights" + (D.layer > 0 ? " from the " + D.layer_sizes[D.layer] + " units of layer " + (D.layer - 1) : "") + " as an image." : "Each tile lists a unit's most positive and most negative input weights.")
-        + " Flags over " + D.n_examples + " examples: " + counts.join(", ") + "." }),
+      el("p", { class: "note", text: "Sizes " + D.layer_sizes.join("\u2013") + ". " + what +
+        " Flags over " + D.n_examples + " examples: " + counts.join(", ") + "." }),
       U.weights.images ? legend(U.weights.images.limit, "weight (one scale for all units)") : null, tiles];
   }
 
@@ -244,7 +246,8 @@
     if (R.missing.includes(c)) {
       return [stepper("class", c, D.outputs.length, D.outputs), el("h2", { text: "Recipe of " + D.outputs[c] }),
         el("p", { class: "controls" }, buttons),
-        el("p", { class: "note", id: "recipe-missing", text: "No example of this class among the " + D.n_examples + ": no ranking by contribution." })];
+        el("p", { class: "note", id: "recipe-missing",
+          text: "No example of this class among the " + D.n_examples + ": no ranking by contribution." })];
     }
     return [stepper("class", c, D.outputs.length, D.outputs),
       el("h2", { text: "Recipe of " + D.outputs[c] }),
@@ -261,14 +264,17 @@
     const o = focus[slot];
     const pick = el("input", { id: "example-index", type: "number", min: 0, max: n - 1, value: i,
       onchange: (e) => { const v = parseInt(e.target.value, 10); if (v >= 0 && v < n) location.hash = "#example/" + v; } });
-    const head = [stepper("example", i, n), el("p", { class: "controls" }, el("label", { for: "example-index", text: "Example " }), pick)];
+    const head = [stepper("example", i, n),
+      el("p", { class: "controls" }, el("label", { for: "example-index", text: "Example " }), pick)];
     const facts = [];
     if (D.labels) facts.push("label ", el("strong", { id: "ex-label", text: className(label(i)) }), "; ");
     if (D.predicted) facts.push("predicted ", el("strong", { id: "ex-pred", text: className(predicted(i)) }), "; ");
     const input = isImage ? el("div", { class: "input" }, inputImage(row(D.inputs, i), D.input.width, D.input.height, "big"))
       : featureTable(row(D.inputs, i));
-    const slots = Array.from(focus, (u, s) => el("button", { type: "button", "data-slot": s, "aria-pressed": String(s === slot),
-      text: D.outputs[u] + (focus.length < 2 ? "" : s === 0 ? " (top output)" : D.labels && D.task === "multiclass" && label(i) === u ? " (true class)" : " (runner-up)"), onclick: () => { state.slot = s; render(); } }));
+    const role = (u, s) => (focus.length < 2 ? "" : s === 0 ? " (top output)"
+      : D.labels && D.task === "multiclass" && label(i) === u ? " (true class)" : " (runner-up)");
+    const slots = Array.from(focus, (u, s) => el("button", { type: "button", "data-slot": s,
+      "aria-pressed": String(s === slot), text: D.outputs[u] + role(u, s), onclick: () => { state.slot = s; render(); } }));
     return [head, el("h2", { text: "Example " + i }, el("span", { class: "facts" }, " ", facts)),
       el("div", { class: "cols" }, el("section", {}, el("h3", { text: "Input" }), input), misclassifiedList(i)),
       el("section", { id: "decomposition" }, el("h3", { text: "Why: the logit of " + D.outputs[o] + ", exactly decomposed" }),
@@ -280,7 +286,8 @@
   }
   function misclassifiedList(i) {
     if (!D.labels || !D.predicted) return null;
-    return el("section", { id: "misclassified-box" }, el("h3", { text: "Misclassified (" + misclassified.length + " of " + D.n_examples + ")" }),
+    const title = "Misclassified (" + misclassified.length + " of " + D.n_examples + ")";
+    return el("section", { id: "misclassified-box" }, el("h3", { text: title }),
       el("div", { id: "misclassified" }, misclassified.map((j) => el("a", { href: "#example/" + j, "data-index": j,
         class: j === i ? "current" : null, text: j + ": " + className(label(j)) + "\u2192" + className(predicted(j)) }))));
   }
@@ -314,7 +321,8 @@
   function attributions(i, o) {
     if (!AT) return null;
     const sums = row(AT.sums, i), errs = row(AT.completeness_error, i);
-    const caption = (mi) => el(isImage ? "figcaption" : "span", { class: "attr-cap" }, el("strong", { text: AT.methods[mi] }), el("br"), "sum ", num(sums[mi]),
+    const caption = (mi) => el(isImage ? "figcaption" : "span", { class: "attr-cap" },
+      el("strong", { text: AT.methods[mi] }), el("br"), "sum ", num(sums[mi]),
       Number.isFinite(errs[mi]) ? el("span", {}, "; completeness error ", num(errs[mi], { class: "num err" })) : null);
     let body;
     if (isImage) {
