@@ -43,6 +43,7 @@ PUBLIC_MODULES = (
     "mlpinspect.datasets",
     "mlpinspect.errors",
     "mlpinspect.experiments",
+    "mlpinspect.explorer",
     "mlpinspect.plotting",
     "mlpinspect.study",
     "mlpinspect.testing",

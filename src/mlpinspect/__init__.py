@@ -74,6 +74,7 @@ from .errors import (
     UnsupportedModelError,
     WriteError,
 )
+from .explorer import explore
 from .mlp import MLP, TASKS, Dense, ForwardTrace, infer_task
 from .network import History, Network
 
@@ -125,6 +126,7 @@ __all__ = [
     "deletion_curve",
     "drift_from_init",
     "effective_weights",
+    "explore",
     "image_shape",
     "infer_task",
     "infidelity",

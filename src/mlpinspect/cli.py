@@ -3,7 +3,9 @@
 ``mlpinspect study --out DIR`` runs the whole study (see
 :func:`mlpinspect.study.run_study`) and writes its figures, networks and report.
 ``mlpinspect sweep GRID.toml --out DIR`` runs an experiment file (see
-``mlpinspect._cli_sweep``). ``python -m mlpinspect ...`` does the same.
+``mlpinspect._cli_sweep``). ``mlpinspect explore MODEL --data SOURCE --out
+PAGE`` writes the explorer page of a model file (see ``mlpinspect._cli_explore``).
+``python -m mlpinspect ...`` does the same.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import signal
 import sys
 from collections.abc import Sequence
 
-from . import _cli_sweep
+from . import _cli_explore, _cli_sweep
 from ._version import __version__
 
 __all__ = ["main"]
@@ -135,6 +137,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     study.add_argument("--quiet", action="store_true", help="no progress output")
     _cli_sweep.add_parser(commands, _jobs)
+    _cli_explore.add_parser(commands, _positive)
     return parser
 
 
@@ -147,6 +150,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     if args.command == "sweep":
         return _cli_sweep.run(args)
+    if args.command == "explore":
+        return _cli_explore.run(args)
     from .errors import MlpinspectError
     from .study._context import Interrupts
 

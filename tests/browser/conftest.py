@@ -158,3 +158,9 @@ def new_page(browser: Any) -> Iterator[Any]:
 def page(new_page: Any) -> tuple[Any, PageLog]:
     """A watched page at 1280 x 900 px and its :class:`PageLog`."""
     return new_page()
+
+
+@pytest.fixture
+def screenshot_dir() -> Path:
+    """:func:`artifacts_dir` as a fixture (test files cannot import conftest)."""
+    return artifacts_dir()

@@ -9,7 +9,8 @@ one decision, the initialisation/regularisation comparison measured by drift
 from initialisation and smoothness, how the hidden units of both trainings
 form epoch by epoch, and the hidden-size sweep over several seeds. It writes
 every figure as PNG, the trained networks as ``.npz``, and a report
-(``report.md`` and a self-contained ``report.html``).
+(``report.md`` and a self-contained ``report.html``), and the study network's
+interactive page ``explorer.html`` (see :func:`mlpinspect.explore`).
 
 The report is made of sections (:data:`~mlpinspect.study.SECTIONS`),
 each a function that returns its numbers, tables and figures.
@@ -39,6 +40,7 @@ from ._context import (
     load_data,
     staged,
 )
+from ._explorer import explorer_section
 from ._report import Report
 from ._sections import SECTIONS, Section
 
@@ -205,7 +207,7 @@ def run_study(
                 f"{ctx.data_text}. Seed {ctx.seed}, {ctx.epochs} "
                 f"epoch{'' if ctx.epochs == 1 else 's'} per network."
             )
-            for make_section in SECTIONS:
+            for make_section in (*SECTIONS, explorer_section):
                 section = make_section(ctx)
                 if section is None:
                     continue
