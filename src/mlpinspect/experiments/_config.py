@@ -72,9 +72,9 @@ def _known() -> str:
 
 
 def _is_sequence(value: Any) -> bool:
-    return isinstance(value, (Sequence, np.ndarray)) and not isinstance(
-        value, (str, bytes)
-    )
+    if isinstance(value, np.ndarray):
+        return value.ndim > 0  # a 0-d array has no items
+    return isinstance(value, Sequence) and not isinstance(value, (str, bytes))
 
 
 def _check_layer_sizes(value: Any, name: str, *, allow_empty: bool) -> list[int]:
