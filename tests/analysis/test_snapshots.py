@@ -19,6 +19,7 @@ from mlpinspect import (
     SnapshotRecorder,
     Snapshots,
 )
+from mlpinspect._io import is_own_temp
 
 
 def _models(n: int = 4, sizes=(6, 3, 2), seed: int = 0, **mlp_kwargs) -> list[MLP]:
@@ -190,7 +191,8 @@ def test_recorder_streams_to_the_file_only_when_it_closes(tmp_path):
         recorder.record(model, epoch=i)
     assert not path.exists()
     hidden = list(tmp_path.iterdir())
-    assert len(hidden) == 1 and hidden[0].name.startswith(".run.npz.")
+    assert len(hidden) == 1 and hidden[0].name.startswith(".run.npz")
+    assert is_own_temp(hidden[0].name)  # the library's temporary-file naming
     snaps = recorder.close()
     assert [p.name for p in tmp_path.iterdir()] == ["run.npz"]
     assert snaps.path == path and all(_equal(a, b) for a, b in zip(snaps, models))

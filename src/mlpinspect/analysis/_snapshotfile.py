@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from .._io import create_temp
+from .._io import create_temp, open_regular
 from ..errors import MlpinspectError, ModelFileError
 from ..mlp import MLP, Dense
 
@@ -220,12 +220,11 @@ class FileStore:
         """Read the index, metadata and per-snapshot information of ``path``
         and the first snapshot (which checks the metadata)."""
         where = str(path)
-        try:
-            fh = open(path, "rb")  # noqa: SIM115 - closed by the with below
-        except FileNotFoundError:
-            raise ModelFileError(f"{where}: no such file") from None
-        except OSError as exc:
-            raise ModelFileError(f"{where}: cannot be read ({exc})") from None
+        # A FIFO or device is refused without blocking; a folder too.
+        fh = open_regular(
+            path, lambda problem: ModelFileError(f"{where}: {problem}"),
+            what="snapshot file (.npz)",
+        )  # fmt: skip
         with fh:
             stat = os.fstat(fh.fileno())
             members = _members(fh, stat.st_size, where)
