@@ -1,22 +1,32 @@
-"""Speed and memory of the analyses on the study's 784-30-10 sigmoid network.
+"""Speed of the analyses on the study's 784-30-10 network, against Captum.
 
-Times, on 10,000 MNIST images:
+Every attribution method that Captum also has runs on the same float64 model
+(a ``torch.nn.Sequential`` with the same weights) and the same images, the
+two libraries taking turns in one process; the table gives the best time of
+each, the ratio (Captum's time over mlpinspect's) and the largest relative
+difference of their results:
 
-- ``decompose`` of every output unit and ``class_contributions``;
-- integrated gradients (50 Gauss-Legendre steps, zero baseline) for the
-  predicted class of every image, and the same with Captum's
-  ``IntegratedGradients`` on the equivalent torch model (float64 and float32)
-  in the same process, printing the ratio (target: mlpinspect >= 3x faster);
-- a few other attribution methods, with their Captum counterparts;
-- the peak memory (tracemalloc) of integrated gradients for the chosen
-  ``--batch-size``, besides the result array itself.
+- on the study's sigmoid network (trained ``--epochs`` epochs):
+  ``gradient`` (``Saliency``), ``gradient_x_input`` (``InputXGradient``),
+  integrated gradients with 50 Gauss-Legendre steps
+  (``IntegratedGradients``, in float64 and in float32), ``deeplift``
+  (``DeepLift``), ``noise_tunnel`` (``NoiseTunnel(Saliency)``),
+  ``gradient_shap`` (``GradientShap``), ``occlusion`` one pixel at a time
+  (``Occlusion`` with a 1-pixel window: Captum's run on ``--occlusion-images``
+  images only, it is slow) and ``infidelity`` (``captum.metrics``);
+- on a ReLU network of the same shape: ``lrp`` (``LRP``) and integrated
+  gradients, exact for ReLU networks, against Captum's 50 steps.
+
+Targets (ISSUE 14): integrated gradients >= 20x Captum, DeepLIFT and saliency
+>= 5x, occlusion >= 5x ``Occlusion``. Also printed: ``decompose`` and
+``class_contributions``, mlpinspect's occlusion on all the images, and the
+peak memory (tracemalloc) of integrated gradients for a few ``chunk_size``.
 
 Data: the full MNIST test set when ``MLPINSPECT_MNIST_DIR`` is set, else the
 10,000 training images of the bundled sample, else random images (it says
-which). The network is trained for ``--epochs`` epochs with
-:class:`mlpinspect.network.Network` (random weights when ``--epochs 0``).
+which).
 
-Run: ``python benchmarks/analysis_speed.py [--epochs 1] [--batch-size 8192]``.
+Run: ``python benchmarks/analysis_speed.py [--epochs 1] [--repeat 3]``.
 """
 
 from __future__ import annotations
@@ -30,17 +40,15 @@ from typing import Any
 
 import numpy as np
 
-from mlpinspect import MLP, Dense
-from mlpinspect.analysis.attribution import DEFAULT_BATCH_SIZE, attribute
+from mlpinspect import MLP, attribute, infidelity
+from mlpinspect.analysis.attribution import DEFAULT_CHUNK_SIZE
 
 
 def load_images(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, str]:
     """``(X_train, y_train, X, y, description)`` with ``n`` images in ``X``."""
-    try:
-        from mlpinspect.datasets import load_mnist, load_mnist_sample
-    except ImportError:
-        load_mnist = load_mnist_sample = None
-    if load_mnist is not None and os.environ.get("MLPINSPECT_MNIST_DIR"):
+    from mlpinspect.datasets import load_mnist, load_mnist_sample
+
+    if os.environ.get("MLPINSPECT_MNIST_DIR"):
         data = load_mnist(download=False, dtype=np.float64)
         return (
             data.X_train[:50_000],
@@ -49,72 +57,55 @@ def load_images(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray,
             data.y_test[:n],
             f"full MNIST ({data.source}): {min(n, data.n_test)} test images",
         )
-    if load_mnist_sample is not None:
-        data = load_mnist_sample(dtype=np.float64)
-        return (
-            data.X_train,
-            data.y_train,
-            data.X_train[:n],
-            data.y_train[:n],
-            f"bundled MNIST sample: its {min(n, data.n_train)} training images "
-            f"(it has only {data.n_test} test images; MLPINSPECT_MNIST_DIR is not "
-            f"set)",
-        )
-    rng = np.random.default_rng(0)
-    X = rng.random((n, 784))
-    y = rng.integers(0, 10, n)
-    return X[:2000], y[:2000], X, y, f"random data: {n} uniform images"
+    data = load_mnist_sample(dtype=np.float64)
+    return (
+        data.X_train,
+        data.y_train,
+        data.X_train[:n],
+        data.y_train[:n],
+        f"bundled MNIST sample: its {min(n, data.n_train)} training images "
+        f"(MLPINSPECT_MNIST_DIR is not set)",
+    )
 
 
-def study_network(X_train: np.ndarray, y_train: np.ndarray, epochs: int) -> MLP:
-    """The 784-30-10 sigmoid network, trained briefly when possible."""
-    try:
-        from mlpinspect.network import Network
-    except ImportError:
-        Network = None
-    if Network is None:
-        print("network: random N(0, 1) weights (mlpinspect.network is missing)")
-        rng = np.random.default_rng(0)
-        return MLP(
-            [
-                Dense(rng.normal(size=(30, 784)), rng.normal(size=30), "sigmoid"),
-                Dense(rng.normal(size=(10, 30)), rng.normal(size=10), "sigmoid"),
-            ],
-            input_shape=(28, 28),
-        )
-    net = Network([784, 30, 10], seed=0)
+def trained(X: np.ndarray, y: np.ndarray, epochs: int, activation: Any) -> MLP:
+    """A 784-30-10 network trained ``epochs`` epochs (random when 0)."""
+    from mlpinspect.network import Network
+
+    init = "normal" if activation == "sigmoid" else "he"
+    net = Network([784, 30, 10], activation, init=init, seed=0)
     if epochs > 0:
-        start = time.perf_counter()
-        net.fit(
-            X_train, y_train, epochs=epochs, batch_size=10, learning_rate=3.0,
-            progress=False,
-        )  # fmt: skip
-        took = time.perf_counter() - start
-        print(
-            f"network: Network([784, 30, 10]) trained {epochs} epoch(s) on "
-            f"{len(X_train)} images in {took:.1f} s"
-        )
-    else:
-        print("network: Network([784, 30, 10]) with its random initial weights")
+        lr = 3.0 if activation == "sigmoid" else 0.1
+        net.fit(X, y, epochs=epochs, batch_size=10, learning_rate=lr, progress=False)
     return net.to_mlp()
 
 
-def best_time(
-    fn: Callable[[], Any], repeat: int, warm_up: bool = True
-) -> tuple[float, Any]:
-    """The fastest of ``repeat`` runs, and the last result.
-
-    An untimed first run pays for first-touch page faults and caches, which
-    in a small virtual machine can cost more than the computation.
-    """
-    if warm_up:
-        fn()
+def best_time(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
+    """The fastest of ``repeat`` runs after an untimed one, and the last result."""
+    fn()
     times, result = [], None
     for _ in range(repeat):
         start = time.perf_counter()
         result = fn()
         times.append(time.perf_counter() - start)
     return min(times), result
+
+
+def interleaved(
+    runs: dict[str, Callable[[], Any]], repeat: int
+) -> tuple[dict[str, float], dict[str, Any]]:
+    """Best time and last result of each run, the runs taking turns (so that a
+    change of the machine's load affects every run alike)."""
+    best = dict.fromkeys(runs, float("inf"))
+    last: dict[str, Any] = {}
+    for fn in runs.values():  # warm up: first-touch page faults, caches
+        fn()
+    for _ in range(repeat):
+        for key, fn in runs.items():
+            start = time.perf_counter()
+            last[key] = fn()
+            best[key] = min(best[key], time.perf_counter() - start)
+    return best, last
 
 
 def peak_memory(fn: Callable[[], Any]) -> int:
@@ -128,12 +119,13 @@ def peak_memory(fn: Callable[[], Any]) -> int:
         tracemalloc.stop()
 
 
-def torch_model(mlp: MLP, dtype: Any):
+def torch_model(mlp: MLP, dtype: Any) -> Any:
     """The network up to the output pre-activation, as a torch Sequential."""
     import torch
     from torch import nn
 
     modules: list[Any] = []
+    act = {"sigmoid": nn.Sigmoid, "relu": nn.ReLU}
     for i, dense in enumerate(mlp.layers):
         linear = nn.Linear(dense.n_in, dense.n_out).to(dtype)
         with torch.no_grad():
@@ -141,69 +133,89 @@ def torch_model(mlp: MLP, dtype: Any):
             linear.bias.copy_(torch.from_numpy(np.array(dense.bias)))
         modules.append(linear)
         if i < len(mlp.layers) - 1:
-            modules.append(nn.Sigmoid())
+            modules.append(act[dense.activation]())
     return nn.Sequential(*modules).eval()
 
 
-def captum_in_chunks(explainer: Any, X: np.ndarray, target: np.ndarray, rows: int,
-                     dtype: Any, **kwargs: Any) -> np.ndarray:  # fmt: skip
-    """Run a Captum method over ``X`` in chunks of ``rows`` images."""
+def captum_chunks(
+    call: Callable[..., Any], X: np.ndarray, target: np.ndarray, rows: int, dtype: Any
+) -> np.ndarray:
+    """Run a Captum ``attribute`` over ``X`` in chunks of ``rows`` images."""
     import torch
 
     out = []
     for start in range(0, len(X), rows):
         xs = torch.from_numpy(X[start : start + rows]).to(dtype)
         ts = torch.from_numpy(target[start : start + rows])
-        out.append(explainer.attribute(xs, target=ts, **kwargs).detach().numpy())
+        out.append(call(xs, ts).detach().numpy())
     return np.concatenate(out)
+
+
+def difference(ours: np.ndarray, theirs: np.ndarray) -> float:
+    ours, theirs = np.asarray(ours).reshape(-1), np.asarray(theirs).reshape(-1)
+    return float(np.abs(ours - theirs).max() / max(np.abs(theirs).max(), 1e-300))
+
+
+class Table:
+    """Rows ``method | mlpinspect | Captum | ratio | difference``, printed as run."""
+
+    def __init__(self) -> None:
+        print(
+            f"{'method (Captum)':<46}{'mlpinspect':>12}{'Captum':>12}{'ratio':>8}"
+            f"{'max rel. diff':>15}"
+        )
+        self.ratios: dict[str, float] = {}
+
+    def row(self, name: str, ours: float, theirs: float, diff: float | None) -> None:
+        ratio = theirs / ours
+        self.ratios[name] = ratio
+        text = "-" if diff is None else f"{diff:.1e}"
+        print(
+            f"{name:<46}{ours * 1e3:>10.1f}ms{theirs * 1e3:>10.1f}ms{ratio:>7.1f}x"
+            f"{text:>15}",
+            flush=True,
+        )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n-images", type=int, default=10_000)
+    parser.add_argument("--occlusion-images", type=int, default=250)
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--n-steps", type=int, default=50)
-    parser.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE)
+    parser.add_argument("--chunk-size", type=int, default=DEFAULT_CHUNK_SIZE)
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--no-captum", action="store_true")
     args = parser.parse_args()
 
     X_train, y_train, X, y, source = load_images(args.n_images)
     print(f"data: {source}")
-    mlp = study_network(X_train, y_train, args.epochs)
+    mlp = trained(X_train, y_train, args.epochs, "sigmoid")
+    relu = trained(X_train, y_train, args.epochs, ["relu", "sigmoid"])
     predicted = mlp.predict(X)
-    print(f"model: {mlp}; accuracy on these images {np.mean(predicted == y):.3f}")
-    n, steps, batch = len(X), args.n_steps, args.batch_size
-    print(f"\n{n} images; chunk_size={batch} rows; best of {args.repeat} runs\n")
+    relu_predicted = relu.predict(X)
+    print(f"sigmoid model: {mlp}; accuracy {np.mean(predicted == y):.3f}")
+    print(f"ReLU model: {relu}; accuracy {np.mean(relu_predicted == y):.3f}")
+    n, steps, chunk, repeat = len(X), args.n_steps, args.chunk_size, args.repeat
+    print(f"{n} images; chunk_size={chunk}; best of {repeat} interleaved runs\n")
 
-    try:
-        from mlpinspect.analysis import class_contributions, decompose
-    except ImportError:
-        print("decompose / class_contributions: not available yet, skipped")
-    else:
-        took, _ = best_time(lambda: decompose(mlp, X), args.repeat)
-        print(f"decompose (all 10 outputs)        {took * 1e3:9.1f} ms")
-        took, _ = best_time(lambda: class_contributions(mlp, X, y), args.repeat)
-        print(f"class_contributions               {took * 1e3:9.1f} ms")
+    from mlpinspect.analysis import class_contributions, decompose
 
-    def ours_ig():
-        return attribute(mlp, X, predicted, n_steps=steps, batch_size=batch)
-
-    took_ig, result = best_time(ours_ig, args.repeat)
-    worst = np.abs(result.completeness_error).max()
+    took, _ = best_time(lambda: decompose(mlp, X), repeat)
+    print(f"decompose (all 10 outputs)        {took * 1e3:9.1f} ms")
+    took, _ = best_time(lambda: class_contributions(mlp, X, y), repeat)
+    print(f"class_contributions               {took * 1e3:9.1f} ms")
+    took, _ = best_time(
+        lambda: attribute(mlp, X, predicted, method="occlusion"), repeat
+    )
+    print(f"occlusion, 1 pixel, all {n} images {took * 1e3:9.1f} ms")
+    took, ig = best_time(lambda: attribute(mlp, X, predicted, n_steps=steps), repeat)
+    worst = np.abs(ig.completeness_error).max()
     print(
-        f"integrated gradients, {steps} steps    {took_ig * 1e3:9.1f} ms  "
+        f"integrated gradients, {steps} steps    {took * 1e3:9.1f} ms  "
         f"(max |completeness error| {worst:.1e})"
     )
-    for method in ("gradient", "deeplift", "lrp", "occlusion"):
-        took, _ = best_time(
-            lambda m=method: attribute(mlp, X, predicted, m, batch_size=batch),
-            args.repeat,
-        )
-        print(f"{method:<34}{took * 1e3:9.1f} ms")
-
     result_bytes = X.size * 8
-    for size in sorted({1024, batch, 4 * batch}):
+    for size in sorted({1024, chunk, 4 * chunk}):
         peak = peak_memory(
             lambda s=size: attribute(mlp, X, predicted, n_steps=steps, chunk_size=s)
         )
@@ -213,76 +225,228 @@ def main() -> None:
             f"besides the {result_bytes / 2**20:.1f} MiB result)"
         )
 
-    if args.no_captum:
-        return
     try:
         import torch
-        from captum.attr import DeepLift, IntegratedGradients, Saliency
+        from captum import attr as captum_attr
+        from captum.metrics import infidelity as captum_infidelity
     except ImportError:
         print("\ncaptum / torch not installed: no comparison")
         return
+    import warnings
+
+    warnings.filterwarnings("ignore", category=UserWarning)  # Captum's notices
     print(
-        f"\nCaptum (torch {torch.__version__}, {torch.get_num_threads()} threads); "
-        f"each ratio from runs interleaved with mlpinspect's (the machine's load "
-        f"average is {os.getloadavg()[0]:.1f})"
+        f"\nmlpinspect against Captum (torch {torch.__version__}, "
+        f"{torch.get_num_threads()} threads; load average "
+        f"{os.getloadavg()[0]:.1f}); ratio = Captum's time / mlpinspect's\n"
     )
-    chunk = max(1, batch // steps)  # the same rows per pass as mlpinspect
-    runs: dict[str, Callable[[], Any]] = {"ours": ours_ig}
+    f64 = torch.float64
+    model = torch_model(mlp, f64)
+    table = Table()
+
+    def compare(name, ours, theirs, rows=n):
+        best, last = interleaved({"ours": ours, "captum": theirs}, repeat)
+        values = (
+            last["ours"].values if hasattr(last["ours"], "values") else last["ours"]
+        )
+        table.row(
+            name, best["ours"], best["captum"], difference(values, last["captum"])
+        )
+
+    sal = captum_attr.Saliency(model)
+    compare(
+        "gradient (Saliency, abs=False)",
+        lambda: attribute(mlp, X, predicted, method="gradient", chunk_size=chunk),
+        lambda: captum_chunks(
+            lambda x, t: sal.attribute(x, target=t, abs=False), X, predicted, chunk, f64
+        ),
+    )
+    ixg = captum_attr.InputXGradient(model)
+    compare(
+        "gradient_x_input (InputXGradient)",
+        lambda: attribute(mlp, X, predicted, method="gradient_x_input"),
+        lambda: captum_chunks(
+            lambda x, t: ixg.attribute(x, target=t), X, predicted, chunk, f64
+        ),
+    )
+    rows = max(1, chunk // steps)  # the same samples x steps per pass
     for dtype in (torch.float64, torch.float32):
-        ig = IntegratedGradients(torch_model(mlp, dtype))
-        runs[str(dtype)] = lambda ig=ig, dt=dtype: captum_in_chunks(
-            ig, X, predicted, chunk, dt, n_steps=steps, method="gausslegendre"
+        ig_c = captum_attr.IntegratedGradients(torch_model(mlp, dtype))
+        compare(
+            f"integrated_gradients (IntegratedGradients, {str(dtype)[6:]})",
+            lambda: attribute(mlp, X, predicted, n_steps=steps, chunk_size=chunk),
+            lambda ig_c=ig_c, dtype=dtype: captum_chunks(
+                lambda x, t: ig_c.attribute(
+                    x, target=t, n_steps=steps, method="gausslegendre"
+                ),
+                X,
+                predicted,
+                rows,
+                dtype,
+            ),
         )
-    best, last = interleaved(runs, args.repeat)
-    for key in runs:
-        if key == "ours":
-            continue
-        theirs = last[key]
-        diff = np.abs(theirs - result.values).max() / np.abs(result.values).max()
-        print(
-            f"IntegratedGradients {key:<14} {best[key] * 1e3:9.1f} ms  "
-            f"ratio {best[key] / best['ours']:5.1f}x  vs {best['ours'] * 1e3:.1f} ms "
-            f"(max rel. difference {diff:.1e})"
-        )
-    model = torch_model(mlp, torch.float64)
-    for name, explainer, kwargs in (
-        ("gradient", Saliency(model), {"abs": False}),
-        ("deeplift", DeepLift(model), {}),
+    dl = captum_attr.DeepLift(model)
+    compare(
+        "deeplift (DeepLift)",
+        lambda: attribute(mlp, X, predicted, method="deeplift"),
+        lambda: captum_chunks(
+            lambda x, t: dl.attribute(x, target=t), X, predicted, chunk, f64
+        ),
+    )
+    nt_samples = 10
+    noise = np.random.default_rng(0).normal(scale=0.15, size=(n, nt_samples, 784))
+    noise = noise.astype(np.float32).astype(np.float64)  # what Captum draws
+    nt = captum_attr.NoiseTunnel(sal)
+    nt_rows = max(1, chunk // nt_samples)
+
+    def captum_noise_tunnel():
+        real, offset = torch.normal, [0]
+
+        def normal(mean, std, *a, **k):  # hand Captum the same draws
+            m = std.shape[0] // nt_samples
+            part = noise[offset[0] : offset[0] + m].reshape(std.shape)
+            offset[0] += m
+            return torch.from_numpy(part)
+
+        torch.normal = normal
+        try:
+            return captum_chunks(
+                lambda x, t: nt.attribute(
+                    x, target=t, nt_samples=nt_samples, stdevs=0.15, abs=False
+                ),
+                X,
+                predicted,
+                nt_rows,
+                f64,
+            )
+        finally:
+            torch.normal = real
+
+    compare(
+        f"noise_tunnel, {nt_samples} samples (NoiseTunnel(Saliency))",
+        lambda: attribute(
+            mlp, X, predicted, method="noise_tunnel", noise=noise, nt_samples=nt_samples
+        ),
+        captum_noise_tunnel,
+    )
+    gs = captum_attr.GradientShap(model)
+    references = X_train[:100]
+    ns = 5
+    compare(
+        f"gradient_shap, {ns} samples (GradientShap, own draws)",
+        lambda: attribute(
+            mlp,
+            X,
+            predicted,
+            method="gradient_shap",
+            baseline=references,
+            n_samples=ns,
+            seed=0,
+        ),
+        lambda: captum_chunks(
+            lambda x, t: gs.attribute(
+                x, baselines=torch.from_numpy(references), n_samples=ns, target=t
+            ),
+            X,
+            predicted,
+            max(1, chunk // ns),
+            f64,
+        ),
+    )
+    table.ratios.pop(f"gradient_shap, {ns} samples (GradientShap, own draws)")
+    m = min(args.occlusion_images, n)
+    occ_c = captum_attr.Occlusion(model)
+    compare(
+        f"occlusion, 1 pixel, {m} images (Occlusion)",
+        lambda: attribute(mlp, X[:m], predicted[:m], method="occlusion"),
+        lambda: captum_chunks(
+            lambda x, t: occ_c.attribute(
+                x, target=t, sliding_window_shapes=(1,), perturbations_per_eval=16
+            ),
+            X[:m],
+            predicted[:m],
+            m,
+            f64,
+        ),
+    )
+    result = attribute(mlp, X, predicted, method="deeplift")
+    S = 10
+    pert = np.random.default_rng(1).normal(scale=0.1, size=(n, S, 784))
+
+    def captum_infid():
+        rows_i = max(1, chunk // S)
+        out = []
+        for start in range(0, n, rows_i):
+            part = slice(start, start + rows_i)
+            p = torch.from_numpy(pert[part].reshape(-1, 784))
+            out.append(
+                captum_infidelity(
+                    model,
+                    lambda inputs, p=p: (p, inputs - p),
+                    torch.from_numpy(X[part]),
+                    torch.from_numpy(np.ascontiguousarray(result.values[part])),
+                    target=torch.from_numpy(predicted[part]),
+                    n_perturb_samples=S,
+                ).numpy()
+            )
+        return np.concatenate(out)
+
+    compare(
+        f"infidelity, {S} perturbations (captum.metrics)",
+        lambda: infidelity(mlp, result, perturbations=pert),
+        captum_infid,
+    )
+
+    print()
+    relu_model = torch_model(relu, f64)
+    lrp_c = captum_attr.LRP(relu_model)
+    compare(
+        "lrp, ReLU network (LRP, epsilon=1e-9)",
+        lambda: attribute(relu, X, relu_predicted, method="lrp", epsilon=1e-9),
+        lambda: captum_chunks(
+            lambda x, t: lrp_c.attribute(x, target=t), X, relu_predicted, chunk, f64
+        ),
+    )
+    ig_relu = captum_attr.IntegratedGradients(relu_model)
+    best, last = interleaved(
+        {
+            "ours": lambda: attribute(relu, X, relu_predicted),
+            "captum": lambda: captum_chunks(
+                lambda x, t: ig_relu.attribute(
+                    x,
+                    target=t,
+                    n_steps=steps,
+                    method="gausslegendre",
+                    return_convergence_delta=True,
+                )[1],
+                X,
+                relu_predicted,
+                rows,
+                f64,
+            ),
+        },
+        repeat,
+    )
+    table.row(
+        f"integrated_gradients exact, ReLU (IG, {steps} steps)",
+        best["ours"],
+        best["captum"],
+        None,
+    )
+    exact = np.abs(last["ours"].completeness_error).max()
+    print(
+        f"    max |completeness error|: exact {exact:.1e}, Captum {steps} steps "
+        f"{np.abs(last['captum']).max():.1e}"
+    )
+    print("\nTargets: IG >= 20x, DeepLIFT and saliency >= 5x, occlusion >= 5x")
+    for key, target in (
+        ("integrated_gradients (IntegratedGradients, float64)", 20),
+        ("deeplift (DeepLift)", 5),
+        ("gradient (Saliency, abs=False)", 5),
+        (f"occlusion, 1 pixel, {m} images (Occlusion)", 5),
     ):
-        best, _ = interleaved(
-            {
-                "ours": lambda m=name: attribute(
-                    mlp, X, predicted, m, batch_size=batch
-                ),
-                "captum": lambda e=explainer, k=kwargs: captum_in_chunks(
-                    e, X, predicted, batch, torch.float64, **k
-                ),
-            },
-            args.repeat,
-        )
-        print(
-            f"{type(explainer).__name__:<19} torch.float64  "
-            f"{best['captum'] * 1e3:9.1f} ms  ratio "
-            f"{best['captum'] / best['ours']:5.1f}x  vs {best['ours'] * 1e3:.1f} ms"
-        )
-
-
-def interleaved(
-    runs: dict[str, Callable[[], Any]], repeat: int
-) -> tuple[dict[str, float], dict[str, Any]]:
-    """Best time and last result of each run, the runs taking turns.
-
-    Taking turns makes a change of the machine's load affect every run alike.
-    """
-    best = dict.fromkeys(runs, float("inf"))
-    last: dict[str, Any] = {}
-    for fn in runs.values():  # warm up
-        fn()
-    for _ in range(repeat):
-        for key, fn in runs.items():
-            took, last[key] = best_time(fn, 1, warm_up=False)
-            best[key] = min(best[key], took)
-    return best, last
+        ratio = table.ratios[key]
+        print(f"  {key:<50} {ratio:6.1f}x  {'met' if ratio >= target else 'NOT met'}")
 
 
 if __name__ == "__main__":

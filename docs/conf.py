@@ -272,6 +272,36 @@ def _forget_documented(app, env, docnames):
         del env._mlpinspect_documented
 
 
+# -- tables generated from the attribution registry ----------------------------------
+
+
+def _registry_table_directive():
+    """``.. mlpinspect-table:: methods`` renders a table of the attribution
+    registry (``methods``, ``captum``, ``lrp-rules``, ``lrp-presets``), so the
+    docs list what is registered instead of a list typed by hand."""
+    from docutils import nodes
+    from docutils.parsers.rst import Directive
+    from docutils.statemachine import StringList
+
+    from mlpinspect.analysis.attribution._docs import TABLES, rst_table
+
+    class RegistryTable(Directive):
+        required_arguments = 1
+
+        def run(self):
+            kind = self.arguments[0]
+            if kind not in TABLES:
+                raise self.error(f"unknown table {kind!r}; known: {sorted(TABLES)}")
+            node = nodes.section()
+            node.document = self.state.document
+            lines = StringList(rst_table(kind).splitlines(), source=f"<{kind}>")
+            self.state.nested_parse(lines, self.content_offset, node)
+            return node.children
+
+    return RegistryTable
+
+
 def setup(app):
     app.connect("env-before-read-docs", _forget_documented)
     app.connect("missing-reference", resolve_reexports)
+    app.add_directive("mlpinspect-table", _registry_table_directive())

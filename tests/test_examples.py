@@ -231,9 +231,14 @@ def test_07_attribution_methods(run_example):
     run = run_example(_example("plot_07_attribution_methods.py"))
     ns = run.namespace
     methods = ns["METHODS"]
-    assert len(run.figures) == 3
-    assert list(ns["results"]) == methods
-    assert len(methods) == 6
+    assert len(run.figures) == 4
+    assert methods == [
+        "gradient", "gradient_x_input", "integrated_gradients", "deeplift", "lrp",
+        "occlusion",
+    ]  # fmt: skip
+    # "LRP refuses this (sigmoid) network, and says why."
+    assert list(ns["refused"]) == ["lrp"]
+    assert list(ns["results"]) == [m for m in methods if m != "lrp"]
     for name in ("integrated_gradients", "deeplift"):
         assert abs(ns["results"][name].completeness_error[0]) < 1e-8
     for name in ("gradient", "occlusion"):
@@ -244,8 +249,20 @@ def test_07_attribution_methods(run_example):
     np.testing.assert_allclose(
         relu["lrp, epsilon=0"].values, relu["gradient_x_input"].values, atol=1e-12
     )
-    assert _image_axes(run.figures[0]) == 1 + 2 * 6
-    assert _image_axes(run.figures[2]) == 1 + 2 * 7
+    # "... and so are integrated gradients", where a quadrature is not.
+    assert ns["ig"].options["rule"] == "exact"
+    assert abs(ns["ig"].completeness_error[0]) < 1e-10
+    assert abs(ns["quadrature"].completeness_error[0]) > 1e3 * abs(
+        ns["ig"].completeness_error[0]
+    )
+    assert _image_axes(run.figures[0]) == 1 + 2 * 5
+    assert _image_axes(run.figures[2]) == 1 + 2 * 8
+    # "The methods that account for the ink bring the logit down faster than
+    # the bare gradient."
+    curves = ns["curves"]
+    for name in ("integrated_gradients", "deeplift", "occlusion"):
+        assert curves[name].auc.mean() < curves["gradient"].auc.mean()
+    assert len(run.figures[3].axes) == 2
 
 
 def test_08_two_hidden_layers(run_example):

@@ -184,6 +184,11 @@ class Activation:
     nonnegative : bool
         True when ``f(z) >= 0`` for every ``z`` (ReLU, sigmoid, softmax): what
         the z+ and alpha-beta LRP rules assume of a layer's inputs.
+    kinks : tuple of float or None
+        For a piecewise-linear activation, the points where its slope changes
+        (``(0.0,)`` for ReLU and leaky ReLU, ``()`` for the identity); None
+        when unknown or not piecewise linear. Exact integrated gradients
+        finds where the path crosses them.
     kernel : callable
         ``kernel(z, a, g, tmp)`` multiplies ``g`` in place by ``f'(z)``
         (``tmp`` is scratch space shaped like ``g``): the numpy training
@@ -216,6 +221,7 @@ class Activation:
     piecewise_linear: bool = False
     sign_preserving: bool = False
     nonnegative: bool = False
+    kinks: tuple[float, ...] | None = None
     kernel: DerivativeKernel | None = field(default=None, repr=False)
     engine_code: tuple[int, float] | None = field(default=None, repr=False)
 
@@ -257,6 +263,7 @@ def _leaky_relu(slope: float = 0.01) -> Activation:
         piecewise_linear=True,
         sign_preserving=slope >= 0,
         nonnegative=slope == 0,
+        kinks=(0.0,) if slope != 1 else (),
         engine_code=(4, slope),
     )
 
@@ -634,6 +641,7 @@ register_activation(
         piecewise_linear=True,
         sign_preserving=True,
         nonnegative=True,
+        kinks=(0.0,),
         kernel=_relu_kernel,
         engine_code=(3, 0.0),
     )
@@ -646,6 +654,7 @@ register_activation(
         positive_homogeneous=True,
         piecewise_linear=True,
         sign_preserving=True,
+        kinks=(),
         kernel=_identity_kernel,
         engine_code=(0, 0.0),
     ),

@@ -15,6 +15,7 @@ MODULES = [
     "mlpinspect.plotting.contributions",
     "mlpinspect.plotting.attribution",
     "mlpinspect.plotting.training",
+    "mlpinspect.plotting.faithfulness",
 ]
 
 

@@ -17,6 +17,8 @@ from mlpinspect import (
     Network,
     Snapshots,
     cka_matrix,
+    deletion_curve,
+    insertion_curve,
     match_units,
     top_units,
     unit_atlas,
@@ -65,7 +67,11 @@ def _figures(tabular: bool = False):
     )
     net = Network([20, 4, 3], seed=0)
     net.fit(X, y, epochs=2, learning_rate=1.0, progress=False, validation_data=(X, y))
-    results = {m: attribute(mlp, X[:1], 0, method=m) for m in ("gradient", "lrp")}
+    results = {m: attribute(mlp, X[:1], 0, method=m) for m in ("gradient", "deeplift")}
+    curves = {
+        "gradient": deletion_curve(mlp, results["gradient"], n_steps=5),
+        "deeplift": insertion_curve(mlp, results["deeplift"], n_steps=5),
+    }
     snapshots = Snapshots.from_models([mlp, mlp], epochs=[0, 1])
     return {
         "plot_weight_images": lambda **kw: plotting.plot_weight_images(mlp, **kw),
@@ -83,6 +89,7 @@ def _figures(tabular: bool = False):
             class_contributions(mlp, X, y), annotate="usage", **kw
         ),
         "plot_attribution": lambda **kw: plotting.plot_attribution(results, **kw),
+        "plot_faithfulness": lambda **kw: plotting.plot_faithfulness(curves, **kw),
         "plot_training": lambda **kw: plotting.plot_training(
             net.history, held_out_label="test", **kw
         ),

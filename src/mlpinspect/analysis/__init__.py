@@ -11,11 +11,13 @@ the metadata needed to print or plot them.
   :func:`class_contributions`;
 - ablation: :func:`ablate`, :func:`unit_importance`;
 - numbers that replace eyeballing: :func:`drift_from_init`, :func:`smoothness`;
-- attribution to input pixels: :func:`attribute`; a unit's preferred input by
-  activation maximisation: :func:`preferred_input`;
+- attribution to input pixels: :func:`attribute`, :func:`iter_attribute`; a
+  unit's preferred input by activation maximisation: :func:`preferred_input`;
+- how faithful attributions are: :func:`infidelity`, :func:`max_sensitivity`,
+  :func:`deletion_curve`, :func:`insertion_curve`;
 - training dynamics: :class:`Snapshots` of the weights over training
   (recorded by a :class:`SnapshotRecorder`), :func:`unit_dynamics` (how and
-  when each unit forms).
+  when each unit forms);
 - what every unit of a layer responds to, and which units are dead, always
   on, saturated or duplicated: :func:`unit_atlas`;
 - whether two networks learned the same thing: :func:`cka`,
@@ -26,7 +28,7 @@ from __future__ import annotations
 
 from .ablation import Ablation, UnitImportance, ablate, unit_importance
 from .atlas import UnitAtlas, unit_atlas
-from .attribution import Attribution, attribute
+from .attribution import Attribution, attribute, iter_attribute
 from .decomposition import (
     ClassContributions,
     Decomposition,
@@ -35,6 +37,13 @@ from .decomposition import (
     iter_decompose,
 )
 from .dynamics import UnitDynamics, unit_dynamics
+from .faithfulness import (
+    PerturbationCurve,
+    deletion_curve,
+    infidelity,
+    insertion_curve,
+    max_sensitivity,
+)
 from .images import (
     EffectiveWeights,
     effective_weights,
@@ -63,6 +72,7 @@ __all__ = [
     "Decomposition",
     "Drift",
     "EffectiveWeights",
+    "PerturbationCurve",
     "PreferredInput",
     "Smoothness",
     "SnapshotRecorder",
@@ -78,13 +88,18 @@ __all__ = [
     "cka_matrix",
     "class_contributions",
     "decompose",
+    "deletion_curve",
     "drift_from_init",
     "effective_weights",
     "image_shape",
+    "infidelity",
     "input_space_images",
+    "insertion_curve",
+    "iter_attribute",
     "iter_decompose",
     "linear_cka",
     "match_units",
+    "max_sensitivity",
     "preferred_input",
     "smoothness",
     "top_units",

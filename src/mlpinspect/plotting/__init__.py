@@ -15,7 +15,9 @@ and is named after the analysis it draws:
   the pre-activation), :func:`plot_class_contributions` (classes x units heat
   map);
 - attributions: :func:`plot_attribution` (an
-  :func:`~mlpinspect.attribute` result: the input, its maps and overlays);
+  :func:`~mlpinspect.attribute` result: the input, its maps and overlays),
+  :func:`plot_faithfulness` (deletion and insertion curves of several
+  methods);
 - experiments: :func:`plot_training`, :func:`plot_sweep`,
   :func:`plot_compare` (the same units of several networks side by side);
 - training dynamics: :func:`plot_unit_dynamics` (a
@@ -90,6 +92,7 @@ from .dynamics import (
     plot_unit_dynamics,
     save_weight_animation,
 )
+from .faithfulness import plot_faithfulness
 from .recipes import plot_recipe as plot_recipe  # deprecated
 from .recipes import plot_recipes, plot_top_units
 from .similarity import plot_cka_matrix, plot_matched_units
@@ -107,6 +110,7 @@ __all__ = [
     "plot_class_contributions",
     "plot_compare",
     "plot_decomposition",
+    "plot_faithfulness",
     "plot_film_strip",
     "plot_matched_units",
     "plot_output_weights",

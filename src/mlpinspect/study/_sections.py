@@ -248,20 +248,21 @@ def usage_section(ctx: Context) -> Section:
 
 # -- 5. one decision, exactly ----------------------------------------------------------
 
-ATTRIBUTION_METHODS = (
-    "gradient",
-    "gradient_x_input",
-    "integrated_gradients",
-    "deeplift",
-    "lrp",
-    "occlusion",
-)
+
+def attribution_methods() -> tuple[str, ...]:
+    """The registry's deterministic attribution methods, in registry order
+    (the randomised ones, SmoothGrad and GradientSHAP, would make the report
+    depend on a seed)."""
+    from ..analysis.attribution import registered_methods
+
+    return registered_methods(randomized=False)
 
 
 def one_decision(ctx: Context) -> Section:
     """One test image: its exact decomposition and its attributions."""
     from .. import plotting
     from ..analysis import attribute, decompose
+    from ..errors import InvalidParameterError
 
     ctx.say("decomposing one decision and attributing it to pixels")
     mlp = ctx.results["mlp"]
@@ -287,29 +288,35 @@ def one_decision(ctx: Context) -> Section:
         "Per-hidden-unit contributions to the predicted digit's output, "
         "ending at its pre-activation.",
     )
-    attributions = {
-        m: attribute(mlp, x, predicted, method=m) for m in ATTRIBUTION_METHODS
-    }
+    attributions, refused = {}, {}
+    for m in attribution_methods():
+        try:
+            attributions[m] = attribute(mlp, x, predicted, method=m)
+        except InvalidParameterError as exc:  # a method this model does not allow
+            refused[m] = str(exc)
     rows, errors = [], {}
     for m, a in attributions.items():
         err = a.completeness_error
         errors[m] = None if err is None else float(np.max(np.abs(err)))
         rows.append([m, "-" if err is None else f"{errors[m]:.1e}"])
     section.numbers["completeness_error"] = errors
+    section.numbers["refused_methods"] = sorted(refused)
     section.table(
         ["method", "completeness error (sum of attributions minus output difference)"],
         rows,
     )
     section.paragraph(
         "Integrated gradients and DeepLIFT are complete on any network (the first "
-        "up to its quadrature error); gradient x input and LRP are complete only on "
-        "bias-free ReLU networks, so on this sigmoid network with biases their "
-        "errors are large; the gradient and occlusion claim no completeness."
+        "up to its quadrature error); gradient x input is complete only on "
+        "bias-free ReLU networks, so on this sigmoid network with biases its "
+        "error is large; the gradient and occlusion claim no completeness."
     )
+    for m, reason in refused.items():
+        section.paragraph(f"`{m}` is not shown: {reason.rstrip('.')}.")
     section.figure(
         "attributions",
         plotting.plot_attribution(attributions),
-        "Pixel attributions of the predicted digit by six methods.",
+        f"Pixel attributions of the predicted digit by {len(attributions)} methods.",
     )
     return section
 
