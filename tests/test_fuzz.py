@@ -192,6 +192,12 @@ class World:
         self.grid_file = folder / "grid.toml"
         self.grid_file.write_text("seeds = 1\n[grid]\nhidden = [2, 3]\nepochs = 1\n")
         self.plan = mlpinspect.experiments.load_grid(self.grid_file)
+        self.curve = mlpinspect.deletion_curve(self.mlp, self.attribution, n_steps=3)
+        first, last = self.mlp.layers
+        self.tanh_mlp = mlpinspect.MLP(  # LRP takes sign-preserving activations
+            [mlpinspect.Dense(first.weight, first.bias, "tanh"), last],
+            input_shape=(2, 2),
+        )
 
 
 def craft_files(folder: Path, network_file: Path) -> list[Path]:
@@ -475,7 +481,7 @@ def _cases() -> list[Case]:
     add("attribute", lambda w: _f(m.attribute, w.mlp, w.X, 0, n_steps=4,
                                   method="integrated_gradients", stage="pre",
                                   baseline=None, chunk_size=3))  # fmt: skip
-    add("attribute(lrp)", lambda w: _f(m.attribute, w.mlp, w.X, 0, method="lrp",
+    add("attribute(lrp)", lambda w: _f(m.attribute, w.tanh_mlp, w.X, 0, method="lrp",
                                        lrp_rule="epsilon", epsilon=1e-6))  # fmt: skip
     add("attribute(occlusion)", lambda w: _f(m.attribute, w.mlp, w.X, 0,
                                              method="occlusion", window=1,
@@ -742,6 +748,29 @@ def _cases() -> list[Case]:
                                               w.folder / "anim.gif", layer=0,
                                               units=None, frames=None, ncols=None,
                                               fps=4.0, dpi=20.0))  # fmt: skip
+
+    # Faithfulness of attributions.
+    add("iter_attribute", lambda w: _f(lambda *a, **k: list(m.iter_attribute(*a, **k)),
+                                       w.mlp, [w.X[:3], w.X[3:]], 0,
+                                       method="gradient", stage="pre",
+                                       baseline=None, baselines=None, chunk_size=2,
+                                       internal_batch_size=None))  # fmt: skip
+    add("infidelity", lambda w: _f(m.infidelity, w.mlp, w.attribution,
+                                   perturbations=None, n_perturb_samples=3,
+                                   noise_scale=0.1, normalize=False, seed=0,
+                                   chunk_size=3))  # fmt: skip
+    add("max_sensitivity", lambda w: _f(m.max_sensitivity, w.mlp, w.X, 0,
+                                        method="gradient", perturb_radius=0.02,
+                                        n_perturb_samples=3, norm="fro",
+                                        perturbations=None, seed=0,
+                                        chunk_size=3))  # fmt: skip
+    for name in ("deletion_curve", "insertion_curve"):
+        add(name, lambda w, name=name: _f(getattr(m, name), w.mlp, w.attribution,
+                                          n_steps=3, baseline=None, by="value",
+                                          chunk_size=3))  # fmt: skip
+    add("curve.__init__", _constructor("curve"))
+    add("plot_faithfulness", lambda w: _f(p.plot_faithfulness,
+                                          {"a": w.curve, "b": w.curve}))  # fmt: skip
 
     # Experiment grids and tables.
     add("expand_grid", lambda w: _f(e.expand_grid, {"hidden": [2, 3], "epochs": 1},
@@ -1149,7 +1178,8 @@ def test_every_public_callable_has_a_case():
                "top": "TopUnits", "importance": "UnitImportance",
                "sweep": "SweepResult", "comparison": "Comparison",
                "mnist": "MNIST", "atlas": "UnitAtlas", "cka_result": "CKAMatrix",
-               "matching": "UnitMatching", "dynamics": "UnitDynamics"}  # fmt: skip
+               "matching": "UnitMatching", "dynamics": "UnitDynamics",
+               "curve": "PerturbationCurve"}  # fmt: skip
     covered |= {aliases.get(name, name) for name in covered}
     missing = sorted(_public_callables() - covered)
     assert not missing, f"public callables without a fuzz case: {missing}"
