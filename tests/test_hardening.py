@@ -626,6 +626,8 @@ def _train():
         (lambda s: mlpinspect.register_adapter(
             mlpinspect.testing.FakeAdapter(), first=np.array([])), "first"),
         (lambda s: mlpinspect.unregister_adapter(np.array([])), "name"),
+        (lambda s: mlpinspect.datasets.save_idx(
+            "a.idx", np.zeros(2, np.uint8), compress=np.array([], bool)), "compress"),
         (lambda s: mlpinspect.Snapshots.load(None), "path"),
         (lambda s: s.time_text(None), "i"),
         (lambda s: s.save(""), "path"),
