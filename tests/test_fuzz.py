@@ -50,7 +50,6 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from hypothesis.extra import numpy as hnp
 
 import mlpinspect
 import mlpinspect.analysis
@@ -284,20 +283,69 @@ SCALARS = [
 ]  # fmt: skip
 
 
-def _object_elements() -> st.SearchStrategy:
-    return st.sampled_from([None, 1, "a", 1.5, (1, 2), [1]])
+SHAPES = [(), (0,), (1,), (4,), (0, 4), (2, 2), (4, 3), (6, 4), (3, 0, 2),
+          (1, 1, 1), (2, 2, 2, 2), (4, 0, 1, 3)]  # fmt: skip
+"""Shapes of 0 to 4 dimensions, sides 0 to 6 (the world's ``X`` is (6, 4))."""
+
+
+def _pool_array(dtype: np.dtype, shape: tuple[int, ...], rng: np.random.Generator):
+    """An array of ``dtype`` and ``shape`` whose values include the extremes of
+    its kind: NaN, infinities, the largest and smallest numbers, NaT, empty
+    and odd strings, mixed Python objects."""
+    n = int(np.prod(shape))
+    kind = dtype.kind
+    if kind == "b":
+        flat = rng.random(n) < 0.5
+    elif kind in "iu":
+        info = np.iinfo(dtype)
+        flat = rng.integers(info.min, info.max, n, dtype=dtype, endpoint=True)
+        flat[: min(n, 2)] = [info.max, info.min][: min(n, 2)]
+    elif kind in "fc":
+        info = np.finfo(dtype)
+        special = np.array([np.nan, np.inf, -np.inf, info.max, -0.0, info.tiny,
+                            1e300], dtype=np.longdouble)  # fmt: skip
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            flat = (rng.normal(size=n) * 10.0 ** rng.integers(-3, 30, n)).astype(dtype)
+            if kind == "c":
+                flat = flat + 1j * rng.normal(size=n).astype(dtype)
+            pick = rng.random(n) < 0.4
+            flat[pick] = special[rng.integers(0, len(special), pick.sum())].astype(
+                dtype
+            )
+    elif kind == "M":
+        flat = rng.integers(-(2**40), 2**40, n).astype(dtype)
+        flat[: min(n, 1)] = np.datetime64("NaT")
+    elif kind == "m":
+        flat = rng.integers(-(2**40), 2**40, n).astype(dtype)
+        flat[: min(n, 1)] = np.timedelta64("NaT")
+    elif kind in "US":
+        words = ["", "a", "nan", "inf", "-1", "\x00", "1e9"]
+        words += ["é"] if kind == "U" else [b"\xff"]
+        flat = np.array([words[i] for i in rng.integers(0, len(words), n)], dtype)
+    elif kind == "O":
+        items = [None, 1, "a", 1.5, (1, 2), [1], float("nan"), object()]
+        flat = np.empty(n, dtype=object)
+        for i, j in enumerate(rng.integers(0, len(items), n)):
+            flat[i] = items[j]
+    else:  # structured
+        flat = np.zeros(n, dtype)
+    return np.asarray(flat, dtype=dtype).reshape(shape)
+
+
+def _array_pool() -> list[np.ndarray]:
+    rng = np.random.default_rng(13)
+    return [_pool_array(dtype, shape, rng) for dtype in DTYPES for shape in SHAPES]
+
+
+ARRAY_POOL = _array_pool()
 
 
 def arrays_any_dtype() -> st.SearchStrategy:
-    """Arrays of every dtype family, of 0 to 4 dimensions, sides 0 to 4."""
-
-    def make(dtype: np.dtype) -> st.SearchStrategy:
-        shape = hnp.array_shapes(min_dims=0, max_dims=4, min_side=0, max_side=4)
-        if dtype.kind == "O":
-            return hnp.arrays(dtype, shape, elements=_object_elements())
-        return hnp.arrays(dtype, shape)
-
-    return st.sampled_from(DTYPES).flatmap(make)
+    """Arrays of every dtype family, of 0 to 4 dimensions, sides 0 to 6, with
+    extreme values. Drawn from a pool made once: drawing such arrays element
+    by element cost most of the fuzzer's time."""
+    return st.sampled_from(ARRAY_POOL).map(lambda arr: arr.copy())
 
 
 @st.composite
@@ -373,15 +421,37 @@ def paths(world: World) -> st.SearchStrategy:
     )  # fmt: skip
 
 
+_STRATEGIES: dict[Any, st.SearchStrategy] = {}
+
+
 def hostile(world: World, valid: Any) -> st.SearchStrategy:
-    """A hostile replacement for an argument whose valid value is ``valid``."""
-    options = [st.sampled_from(SCALARS), arrays_any_dtype(), paths(world)]
-    if isinstance(valid, np.ndarray) and valid.dtype.kind in "biuf" and valid.size:
-        options += [variations_of(valid)] * 3
-    options.append(st.text(max_size=8))
-    options.append(st.integers(-3, 12))
-    options.append(st.lists(st.sampled_from(SCALARS), max_size=3))
-    return st.one_of(options)
+    """A hostile replacement for an argument whose valid value is ``valid``.
+
+    Strategies are built once and kept (building and validating one costs
+    more than drawing from it): the general one per world, one per valid
+    array (its bytes are the key; these arrays are tiny)."""
+    base_key = ("base", id(world))
+    if base_key not in _STRATEGIES:
+        _STRATEGIES[base_key] = st.one_of(
+            st.sampled_from(SCALARS), arrays_any_dtype(), paths(world),
+            st.text(max_size=8), st.integers(-3, 12),
+            st.lists(st.sampled_from(SCALARS), max_size=3),
+        )  # fmt: skip
+    base = _STRATEGIES[base_key]
+    if not (
+        isinstance(valid, np.ndarray) and valid.dtype.kind in "biuf" and valid.size
+    ):
+        return base
+    key = ("array", id(world), valid.shape, valid.dtype.str, valid.tobytes())
+    if key not in _STRATEGIES:
+        # As likely as before: three array variations among the six others.
+        variations = variations_of(valid)
+        _STRATEGIES[key] = st.one_of(
+            st.sampled_from(SCALARS), arrays_any_dtype(), paths(world),
+            variations, variations, variations, st.text(max_size=8),
+            st.integers(-3, 12), st.lists(st.sampled_from(SCALARS), max_size=3),
+        )  # fmt: skip
+    return _STRATEGIES[key]
 
 
 # -- the cases -------------------------------------------------------------------------
