@@ -629,6 +629,12 @@ def _train():
         (lambda s: mlpinspect.datasets.save_idx(
             "a.idx", np.zeros(2, np.uint8), compress=np.array([], bool)), "compress"),
         (lambda s: mlpinspect.Snapshots.load(None), "path"),
+        (lambda s: mlpinspect.experiments.run_experiments(
+            {"hidden": [2]}, np.array(False), train=_train()), "seeds"),
+        (lambda s: s.save("x" * 300), "path"),
+        (lambda s: Network([2, 2], seed=0).save("x" * 300), "path"),
+        (lambda s: mlpinspect.experiments.ExperimentTable(
+            [{"seed": 0}]).to_csv("x" * 300), "path"),
         (lambda s: s.time_text(None), "i"),
         (lambda s: s.save(""), "path"),
         (lambda s: s.save("\x00"), "path"),
@@ -707,3 +713,14 @@ def test_readers_of_later_files_refuse_fifos(tmp_path, kind):
             mlpinspect.Snapshots.load(target)
         with pytest.raises(InvalidParameterError, match="not a regular file"):
             mlpinspect.experiments.load_grid(target)
+
+
+def test_unwritable_or_unreadable_special_files(snaps):
+    """/proc/self/mem: a 'regular' file whose folder takes no new file and
+    whose reads fail with EIO (was FileNotFoundError / OSError)."""
+    if not os.path.exists("/proc/self/mem"):
+        pytest.skip("no /proc")
+    with pytest.raises(mlpinspect.WriteError, match="`path`"):
+        snaps.save("/proc/self/mem")
+    with pytest.raises(ModelFileError, match="cannot be read"):
+        Network.load("/proc/self/mem")

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from .._io import create_temp, open_regular
+from .._io import create_temp, open_regular, write_error
 from ..errors import MlpinspectError, ModelFileError
 from ..mlp import MLP, Dense
 
@@ -101,9 +101,12 @@ class Writer:
     :meth:`publish`."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        fd, self.tmp = create_temp(path.parent, path.name)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, self.tmp = create_temp(path.parent, path.name)
+        except OSError as exc:  # a read-only folder, /proc, a full disk
+            raise write_error(exc, "path", path) from None
         try:
             self.fh = open(fd, "w+b")  # noqa: SIM115 - closed by finish/abort
             self.zip = zipfile.ZipFile(self.fh, "w", zipfile.ZIP_STORED)
