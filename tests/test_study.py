@@ -106,13 +106,16 @@ def test_each_network_is_trained_once_and_its_units_followed(tmp_path, monkeypat
     fit = Network.fit
 
     def counting(self, *args, **kwargs):
-        fits.append(self.init)
+        fits.append((self.init, self.seed))
         return fit(self, *args, **kwargs)
 
     monkeypatch.setattr(Network, "fit", counting)
     result = run_study(tmp_path, quick=True, quiet=True, sweep_sizes=())
-    # The study network is the comparison's first training: two trainings.
-    assert fits == ["normal", "scaled"]
+    # The study network is the comparison's first training, and seed 0 of the
+    # seeds section: each network is trained once.
+    assert len(fits) == len(set(fits))
+    assert fits[:2] == [("normal", 0), ("scaled", 0)]
+    assert set(fits) == {("normal", 0), ("scaled", 0), ("normal", 1), ("normal", 2)}
     dynamics = result.numbers["dynamics"]
     assert list(dynamics) == list(STUDY_COMPARISON)
     for name, numbers in dynamics.items():
@@ -335,8 +338,14 @@ def _seed_context(tmp_path):
         if seed == 0:
             net.biases[0][5] = 60.0
             net.weights[1][:, 5] = -5.0
-        ctx.networks["study", seed] = net
+        ctx.networks[_study_key(seed)] = net  # as ctx.study_network(seed) keeps it
     return ctx
+
+
+def _study_key(seed):
+    from mlpinspect.study._context import STUDY_SETTINGS
+
+    return ("784-30-10", seed, tuple(sorted(STUDY_SETTINGS.items())))
 
 
 def test_seeds_section_compares_seeds_and_calls_out_the_always_on_unit(tmp_path):
@@ -353,7 +362,7 @@ def test_seeds_section_compares_seeds_and_calls_out_the_always_on_unit(tmp_path)
         ("untrained", 0, 1), ("untrained", 0, 2), ("untrained", 1, 2),
     ]  # fmt: skip
     X, _ = ctx.test
-    main, others = ctx.networks["study", 0], [ctx.networks["study", s] for s in (1, 2)]
+    main, others = ctx.study_network(0), [ctx.study_network(s) for s in (1, 2)]
     matchings = [match_units(main, other, X) for other in others]
     assert numbers["pairs"][0]["partners_0.5"] == matchings[0].count_above(0.5)
     for t in ("0.5", "0.8"):

@@ -191,8 +191,8 @@ def test_recorder_streams_to_the_file_only_when_it_closes(tmp_path):
         recorder.record(model, epoch=i)
     assert not path.exists()
     hidden = list(tmp_path.iterdir())
-    assert len(hidden) == 1 and hidden[0].name.startswith(".run.npz")
-    assert is_own_temp(hidden[0].name)  # the library's temporary-file naming
+    assert len(hidden) == 1 and hidden[0].name.startswith(".run.npz~")
+    assert is_own_temp(hidden[0].name)
     snaps = recorder.close()
     assert [p.name for p in tmp_path.iterdir()] == ["run.npz"]
     assert snaps.path == path and all(_equal(a, b) for a, b in zip(snaps, models))

@@ -126,6 +126,10 @@ def test_the_sweep_command_runs_on_a_dask_scheduler(dask_client, tmp_path, capsy
     assert len(list((out / "runs").glob("*.json"))) == 4
 
 
+# Ray forks helper processes; JAX, when an earlier test in this worker loaded
+# it, warns at every fork (the children exec at once, JAX is not used there).
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+@pytest.mark.filterwarnings("ignore:os.fork\\(\\) was called:RuntimeWarning")
 def test_a_ray_cluster_gives_the_local_networks_bit_for_bit(local):
     ray = pytest.importorskip("ray")
     from ray.util.joblib import register_ray

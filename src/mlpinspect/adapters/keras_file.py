@@ -90,11 +90,12 @@ class KerasFileAdapter:
     >>> import keras
     >>> model = keras.Sequential([keras.Input((4,)),
     ...                           keras.layers.Dense(3, activation="gelu"),
-    ...                           keras.layers.Dense(2, activation="softmax")])
+    ...                           keras.layers.Dense(2, activation="softmax")],
+    ...                          name="tiny")
     >>> path = pathlib.Path(tempfile.mkdtemp()) / "model.keras"
     >>> model.save(path)
     >>> KerasFileAdapter().adapt(path)
-    MLP(4-3-2, activations=[gelu, softmax], task='multiclass', name='sequential')
+    MLP(4-3-2, activations=[gelu, softmax], task='multiclass', name='tiny')
     """
 
     name = "keras-file"
