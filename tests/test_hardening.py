@@ -585,3 +585,142 @@ def test_saving_onto_a_fifo_or_device_is_refused(tmp_path, kind):
         Network([2, 2], seed=0).save(target)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["target"]
     assert not target.is_file()
+
+
+# -- the fuzzer's findings in the API added since (snapshots, atlases,
+# similarity, dynamics, experiment grids and tables) and in experiments/ and
+# adapters/ -------------------------------------------------------------------------
+
+
+@pytest.fixture
+def snaps():
+    rng = np.random.default_rng(0)
+    models = [
+        MLP([Dense(rng.normal(size=(3, 4)), np.zeros(3))], input_shape=(2, 2))
+        for _ in range(3)
+    ]
+    return mlpinspect.Snapshots.from_models(models)
+
+
+def _train():
+    rng = np.random.default_rng(0)
+    X = rng.random((20, 4))
+    return X, (X[:, 0] > 0.5).astype(int)
+
+
+@pytest.mark.parametrize(
+    ("call", "argument"),
+    [
+        (lambda s: mlpinspect.experiments.hidden_size_sweep(
+            None, train=_train(), test=_train()),
+         "sizes"),
+        (lambda s: mlpinspect.experiments.hidden_size_sweep(
+            [2], train=_train(), test=_train(), n_outputs=2, reference=" -> "),
+         "reference"),
+        (lambda s: mlpinspect.experiments.compare_training(True, train=_train()),
+         "configs"),
+        (lambda s: mlpinspect.experiments.compare_training(
+            {"a": {}}, train=_train(), sizes=None), "sizes"),
+        (lambda s: mlpinspect.experiments.run_experiments(
+            np.array(True), train=_train()), "configs"),
+        (lambda s: mlpinspect.register_adapter(
+            mlpinspect.testing.FakeAdapter(), first=np.array([])), "first"),
+        (lambda s: mlpinspect.unregister_adapter(np.array([])), "name"),
+        (lambda s: mlpinspect.datasets.save_idx(
+            "a.idx", np.zeros(2, np.uint8), compress=np.array([], bool)), "compress"),
+        (lambda s: mlpinspect.Snapshots.load(None), "path"),
+        (lambda s: mlpinspect.experiments.run_experiments(
+            {"hidden": [2]}, np.array(False), train=_train()), "seeds"),
+        (lambda s: s.save("x" * 300), "path"),
+        (lambda s: Network([2, 2], seed=0).save("x" * 300), "path"),
+        (lambda s: mlpinspect.experiments.ExperimentTable(
+            [{"seed": 0}]).to_csv("x" * 300), "path"),
+        (lambda s: s.time_text(None), "i"),
+        (lambda s: s.save(""), "path"),
+        (lambda s: s.save("\x00"), "path"),
+        (lambda s: mlpinspect.SnapshotRecorder(path=""), "path"),
+        (lambda s: mlpinspect.SnapshotRecorder().record(
+            s[0], epoch=0.0, metrics=np.array([1.0, 2.0])), "metrics"),
+        (lambda s: mlpinspect.Snapshots(list(s), metrics=[2, -1]), "metrics"),
+        (lambda s: mlpinspect.experiments.load_grid("\x00"), "path"),
+        (lambda s: mlpinspect.experiments.ExperimentTable(None), "records"),
+        (lambda s: mlpinspect.experiments.ExperimentTable(
+            [{"seed": 0}]).summary(True), "metrics"),
+        (lambda s: mlpinspect.experiments.ExperimentTable(
+            [{"seed": 0}]).summary(np.array(False)), "metrics"),
+        (lambda s: mlpinspect.experiments.ExperimentTable(
+            [{"seed": 0}]).filter(seed=np.arange(2)), "seed"),
+        (lambda s: mlpinspect.plotting.save_weight_animation(
+            s, "a.gif", dpi=3), "dpi"),
+        (lambda s: mlpinspect.plotting.save_weight_animation(
+            s, "a.gif", dpi=1e12), "dpi"),
+    ],
+)  # fmt: skip
+def test_later_api_names_the_argument(snaps, call, argument, tmp_path, monkeypatch):
+    """Each used to escape as TypeError, ValueError or IndexError from numpy,
+    pathlib, dict() or matplotlib's Pillow writer."""
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(InvalidParameterError, match=f"`{argument}"):
+        call(snaps)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_recorder_close_wants_a_bool(snaps):
+    recorder = mlpinspect.SnapshotRecorder()
+    recorder.record(snaps[0], epoch=0.0)
+    with pytest.raises(InvalidParameterError, match="`complete`"):
+        recorder.close(complete=np.array([]))
+    assert len(recorder.close(complete=True)) == 1
+
+
+def test_snapshot_index_out_of_range_is_both_errors(snaps):
+    """The sequence protocol wants IndexError; the library, its own error."""
+    with pytest.raises(InvalidParameterError, match="`index`") as info:
+        snaps[2**31]
+    assert isinstance(info.value, IndexError)
+    assert len(list(snaps)) == 3 and snaps[-3] is not None
+
+
+def test_matched_units_names_units():
+    from mlpinspect.plotting import plot_matched_units
+
+    rng = np.random.default_rng(0)
+    W = rng.normal(size=(4, 16))
+    a = MLP([Dense(W, np.zeros(4), "sigmoid")], input_shape=(4, 4))
+    matching = mlpinspect.match_units(a, a, rng.random((20, 16)))
+    with pytest.raises(InvalidParameterError, match="`units`"):
+        plot_matched_units(matching, units=0.5)
+
+
+def test_unit_dynamics_plot_names_metric(snaps):
+    from mlpinspect.plotting import plot_unit_dynamics
+
+    dynamics = mlpinspect.unit_dynamics(snaps)
+    with pytest.raises(InvalidParameterError, match="`metric`"):
+        plot_unit_dynamics(dynamics, metric=np.zeros((2, 0)))
+
+
+@pytest.mark.parametrize("kind", ["fifo", "folder"])
+def test_readers_of_later_files_refuse_fifos(tmp_path, kind):
+    """Reading a FIFO used to block forever (load_grid, Snapshots.load)."""
+    target = tmp_path / ("x.npz" if kind == "fifo" else "d.npz")
+    if kind == "fifo":
+        os.mkfifo(target)
+    else:
+        target.mkdir()
+    with no_hang(20):
+        with pytest.raises(ModelFileError, match="not a regular file"):
+            mlpinspect.Snapshots.load(target)
+        with pytest.raises(InvalidParameterError, match="not a regular file"):
+            mlpinspect.experiments.load_grid(target)
+
+
+def test_unwritable_or_unreadable_special_files(snaps):
+    """/proc/self/mem: a 'regular' file whose folder takes no new file and
+    whose reads fail with EIO (was FileNotFoundError / OSError)."""
+    if not os.path.exists("/proc/self/mem"):
+        pytest.skip("no /proc")
+    with pytest.raises(mlpinspect.WriteError, match="`path`"):
+        snaps.save("/proc/self/mem")
+    with pytest.raises(ModelFileError, match="cannot be read"):
+        Network.load("/proc/self/mem")

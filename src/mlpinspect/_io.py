@@ -40,6 +40,7 @@ decompression bomb, or a corrupt directory) is refused.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import math
 import os
@@ -204,12 +205,18 @@ def check_output_path(path: Any, name: str = "path") -> Path:
         raise InvalidParameterError(
             f"`{name}` must name a file; got {path!r}, which names no file"
         )
-    if out.is_dir():
-        raise InvalidParameterError(f"`{name}` must name a file; {out} is a folder")
     try:
         mode = os.stat(out).st_mode
-    except (OSError, ValueError):
+    except OSError as exc:
+        if exc.errno == errno.ENAMETOOLONG:
+            raise InvalidParameterError(
+                f"`{name}` is too long for the file system: {path!r:.80}"
+            ) from None
         mode = None  # absent (or unreachable: the write will say so)
+    except ValueError:
+        mode = None
+    if mode is not None and stat.S_ISDIR(mode):
+        raise InvalidParameterError(f"`{name}` must name a file; {out} is a folder")
     if mode is not None and not stat.S_ISREG(mode):
         # Renaming over a FIFO or a device would replace it by a file.
         raise InvalidParameterError(
@@ -354,7 +361,11 @@ class NpzArchive:
         self._file = open_regular(path, error, what=".npz archive")
         try:
             self.size = os.fstat(self._file.fileno()).st_size
-            if self._file.read(6) == b"\x93NUMPY":
+            try:
+                magic = self._file.read(6)
+            except OSError as exc:  # e.g. /proc/self/mem: EIO
+                raise error(f"cannot be read: {exc.strerror or exc}") from None
+            if magic == b"\x93NUMPY":
                 raise error("holds a single array, not an .npz archive")
             self._file.seek(0)
             try:

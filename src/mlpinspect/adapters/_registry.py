@@ -18,6 +18,8 @@ import warnings
 from collections.abc import Iterable, Mapping
 from typing import Any, Protocol, runtime_checkable
 
+import numpy as np
+
 from ..errors import InvalidParameterError, UnsupportedModelError
 from ..mlp import MLP
 from ._chain import COMMON_OPTIONS
@@ -151,6 +153,11 @@ class AdapterRegistry:
     # -- registration ------------------------------------------------------
 
     def register(self, adapter: Any, *, first: bool = False) -> Any:
+        if not isinstance(first, (bool, np.bool_)):
+            raise InvalidParameterError(
+                f"`first` must be True or False; got {first!r:.60} "
+                f"({type(first).__name__})"
+            )
         adapter = _check_adapter(adapter)
         with self._lock:
             self._adapters = [a for a in self._adapters if a.name != adapter.name]
@@ -161,6 +168,11 @@ class AdapterRegistry:
         return adapter
 
     def unregister(self, name: str) -> Any:
+        if not isinstance(name, str):
+            raise InvalidParameterError(
+                f"`name` must be the name (str) of a registered adapter "
+                f"({self._names()}); got {name!r:.60} ({type(name).__name__})"
+            )
         with self._lock:
             for i, adapter in enumerate(self._adapters):
                 if adapter.name == name:

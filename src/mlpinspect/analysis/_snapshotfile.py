@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from .._io import create_temp
+from .._io import create_temp, open_regular, write_error
 from ..errors import MlpinspectError, ModelFileError
 from ..mlp import MLP, Dense
 
@@ -101,9 +101,12 @@ class Writer:
     :meth:`publish`."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        fd, self.tmp = create_temp(path.parent, path.name)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, self.tmp = create_temp(path.parent, path.name)
+        except OSError as exc:  # a read-only folder, /proc, a full disk
+            raise write_error(exc, "path", path) from None
         try:
             self.fh = open(fd, "w+b")  # noqa: SIM115 - closed by finish/abort
             self.zip = zipfile.ZipFile(self.fh, "w", zipfile.ZIP_STORED)
@@ -220,12 +223,11 @@ class FileStore:
         """Read the index, metadata and per-snapshot information of ``path``
         and the first snapshot (which checks the metadata)."""
         where = str(path)
-        try:
-            fh = open(path, "rb")  # noqa: SIM115 - closed by the with below
-        except FileNotFoundError:
-            raise ModelFileError(f"{where}: no such file") from None
-        except OSError as exc:
-            raise ModelFileError(f"{where}: cannot be read ({exc})") from None
+        # A FIFO or device is refused without blocking; a folder too.
+        fh = open_regular(
+            path, lambda problem: ModelFileError(f"{where}: {problem}"),
+            what="snapshot file (.npz)",
+        )  # fmt: skip
         with fh:
             stat = os.fstat(fh.fileno())
             members = _members(fh, stat.st_size, where)

@@ -63,7 +63,8 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import check_float, check_int
+from .._io import check_output_path
+from .._validation import _describe, check_bool, check_float, check_int
 from ..adapters import adapt
 from ..errors import InvalidParameterError
 from ..mlp import MLP
@@ -80,6 +81,11 @@ __all__ = ["SnapshotRecorder", "Snapshots"]
 
 
 # -- the snapshots ---------------------------------------------------------------------
+
+
+class SnapshotIndexError(InvalidParameterError, IndexError):
+    """A snapshot index out of range: the library's error, and the
+    ``IndexError`` the sequence protocol expects (slicing, ``in``)."""
 
 
 class Snapshots(Sequence):
@@ -260,6 +266,13 @@ class Snapshots(Sequence):
         >>> path.name, weights
         ('run.npz', [0.0, 1.0, 2.0])
         """
+        if isinstance(path, os.PathLike):
+            path = os.fspath(path)
+        if not isinstance(path, str) or not path:
+            raise InvalidParameterError(
+                "`path` must be the path of a snapshot file (a non-empty str or "
+                f"os.PathLike); got {_describe(path)}"
+            )
         store, infos, complete = FileStore.open(Path(path))
         n = len(infos)
         epochs = [info["epoch"] for info in infos]
@@ -287,8 +300,8 @@ class Snapshots(Sequence):
         if isinstance(index, (int, np.integer)) and not isinstance(index, bool):
             n = len(self)
             if not -n <= index < n:
-                raise IndexError(
-                    f"snapshot index {index} is out of range for {n} snapshots"
+                raise SnapshotIndexError(
+                    f"`index` must be in [{-n}, {n}) for {n} snapshots; got {index}"
                 )
             return self._store.model(int(self._positions[int(index) % n]))
         if isinstance(index, slice):
@@ -367,6 +380,8 @@ class Snapshots(Sequence):
     def time_text(self, i: int) -> str:
         """Snapshot ``i``'s moment in words, e.g. ``"epoch 3"`` or
         ``"epoch 2.5 (step 2500)"``."""
+        n = len(self)
+        i = check_int(i, "i", minimum=-n, maximum=n - 1)
         parts = []
         if self.epochs is not None:
             parts.append(f"epoch {float(self.epochs[i]):g}")
@@ -458,6 +473,11 @@ def _from_models(
             f"`steps` must be whole numbers of mini-batch updates; got {steps!r:.60}"
         )
     numbers: dict[str, list[float]] = {}
+    if metrics is not None and not isinstance(metrics, Mapping):
+        raise InvalidParameterError(
+            "`metrics` must be a dict of name -> one number per model; got "
+            f"{_describe(metrics)}"
+        )
     for key, values in ({} if metrics is None else dict(metrics)).items():
         if not isinstance(key, str):
             raise InvalidParameterError(
@@ -505,12 +525,19 @@ def _per_snapshot(values: Any, name: str, n: int) -> list[Any]:
 
 
 def _npz_path(path: Any) -> Path:
-    if not isinstance(path, (str, os.PathLike)):
+    if isinstance(path, os.PathLike):
+        path = os.fspath(path)
+    if not isinstance(path, str):
         raise InvalidParameterError(
             f"`path` must be a file name (str or path-like); got {type(path).__name__}"
         )
-    path = Path(path)
-    return path if path.suffix == ".npz" else path.with_name(path.name + ".npz")
+    if not path or "\x00" in path or Path(path).name in ("", ".", ".."):
+        raise InvalidParameterError(
+            f"`path` must name a file (non-empty, no NUL character); got {path!r:.60}"
+        )
+    out = Path(path)
+    out = out if out.suffix == ".npz" else out.with_name(out.name + ".npz")
+    return check_output_path(out, "path")
 
 
 # -- in memory -------------------------------------------------------------------------
@@ -849,7 +876,7 @@ class SnapshotRecorder:
                 "create a new one"
             )
         mlp = model if isinstance(model, MLP) else adapt(model)
-        self._recording.add(mlp, epoch=epoch, step=step, metrics=metrics or {})
+        self._recording.add(mlp, epoch=epoch, step=step, metrics=metrics)
         if (
             self.flush_seconds is not None
             and time.monotonic() - self._published >= self.flush_seconds
@@ -914,8 +941,9 @@ class SnapshotRecorder:
                     "its recording failed"
                 )
             return self.snapshots
+        complete = check_bool(complete, "complete")
         self._closed = True
-        self.snapshots = self._recording.finish(complete=bool(complete))
+        self.snapshots = self._recording.finish(complete=complete)
         return self.snapshots
 
     def __enter__(self) -> SnapshotRecorder:

@@ -464,6 +464,11 @@ def save_idx(
     compresslevel = check_int(compresslevel, "compresslevel", minimum=0, maximum=9)
     if compress is None:
         compress = path.name.endswith(".gz")
+    elif not isinstance(compress, (bool, np.bool_)):
+        raise InvalidParameterError(
+            f"`compress` must be None (from the suffix), True or False; got "
+            f"{compress!r:.60} ({type(compress).__name__})"
+        )
     header = struct.pack(f">BBBB{arr.ndim}I", 0, 0, code, arr.ndim, *arr.shape)
     data = np.ascontiguousarray(arr, dtype=arr.dtype.newbyteorder(">"))
 

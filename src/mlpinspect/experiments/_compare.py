@@ -15,7 +15,7 @@ from typing import Any
 from .._validation import check_int
 from ..errors import InvalidParameterError
 from ..network import History, Network
-from ._config import DEFAULTS, NETWORK_SETTINGS, TRAINING_SETTINGS
+from ._config import DEFAULTS, NETWORK_SETTINGS, TRAINING_SETTINGS, _is_sequence
 from ._runner import run_experiments
 from ._sweep import raise_failures
 
@@ -161,10 +161,20 @@ def compare_training(
     >>> result.names
     ['a', 'b']
     """
+    if configs is not None and not isinstance(configs, Mapping):
+        raise InvalidParameterError(
+            f"`configs` must be a mapping of name -> settings (a dict); got "
+            f"{configs!r:.60} ({type(configs).__name__})"
+        )
     configs = dict(STUDY_COMPARISON if configs is None else configs)
     if not configs:
         raise InvalidParameterError("`configs` must name at least one configuration")
     seed = check_int(seed, "seed", minimum=0)
+    if not _is_sequence(sizes):
+        raise InvalidParameterError(
+            f"`sizes` must be a sequence of layer sizes (ints), inputs first; got "
+            f"{sizes!r:.60} ({type(sizes).__name__})"
+        )
     runs = []
     for name, settings in configs.items():
         if not isinstance(settings, Mapping):

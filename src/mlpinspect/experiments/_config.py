@@ -72,9 +72,9 @@ def _known() -> str:
 
 
 def _is_sequence(value: Any) -> bool:
-    return isinstance(value, (Sequence, np.ndarray)) and not isinstance(
-        value, (str, bytes)
-    )
+    if isinstance(value, np.ndarray):
+        return value.ndim > 0  # a 0-d array has no items
+    return isinstance(value, Sequence) and not isinstance(value, (str, bytes))
 
 
 def _check_layer_sizes(value: Any, name: str, *, allow_empty: bool) -> list[int]:
@@ -213,7 +213,11 @@ def check_seeds(seeds: Any, name: str = "seeds") -> tuple[int, ...]:
     if isinstance(seeds, numbers.Integral) and not isinstance(seeds, bool):
         count = check_int(seeds, name, minimum=1)
         return tuple(range(count))
-    if isinstance(seeds, (str, bytes)) or not isinstance(seeds, Iterable):
+    if (
+        isinstance(seeds, (str, bytes))
+        or not isinstance(seeds, Iterable)
+        or getattr(seeds, "ndim", 1) == 0  # a 0-d array has no items
+    ):
         raise InvalidParameterError(
             f"`{name}` must be a list of non-negative integers or a count; got "
             f"{seeds!r:.60}"

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .._io import open_regular
 from ..errors import InvalidParameterError
 from ._config import check_seeds, expand_grid, grid_size
 from ._evaluate import EVALUATIONS
@@ -147,18 +148,29 @@ def load_grid(path: str | os.PathLike) -> ExperimentPlan:
         )
     path = Path(path)
     where = str(path)
-    try:
-        size = path.stat().st_size
+    if "\x00" in where:
+        raise InvalidParameterError("`path` must not contain a NUL character")
+    # A FIFO, device or folder is refused without blocking.
+    with open_regular(
+        path, lambda problem: InvalidParameterError(f"{where}: {problem}"),
+        what="experiment file (.toml or .json)",
+    ) as fh:  # fmt: skip
+        size = os.fstat(fh.fileno()).st_size
         if size > _MAX_FILE_BYTES:
             raise InvalidParameterError(
                 f"{where}: {size:,} bytes; an experiment file is at most "
                 f"{_MAX_FILE_BYTES:,}"
             )
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InvalidParameterError(f"{where}: no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InvalidParameterError(f"{where}: cannot be read ({exc})") from None
+        try:
+            data = fh.read(_MAX_FILE_BYTES + 1)
+            text = data.decode("utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise InvalidParameterError(f"{where}: cannot be read ({exc})") from None
+    if len(data) > _MAX_FILE_BYTES:
+        raise InvalidParameterError(
+            f"{where}: more than {_MAX_FILE_BYTES:,} bytes; an experiment file is "
+            f"at most that"
+        )
     if path.suffix.lower() == ".json":
         try:
             content = json.loads(text)

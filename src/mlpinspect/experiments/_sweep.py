@@ -18,7 +18,7 @@ import numpy as np
 from .._validation import check_choice, check_float, check_int
 from ..errors import ExperimentError, InvalidParameterError
 from ..network import COSTS, ENGINES, INITIALIZATIONS
-from ._config import check_seeds
+from ._config import _is_sequence, check_seeds
 from ._runner import run_experiments
 from ._table import ExperimentTable
 
@@ -236,10 +236,16 @@ def hidden_size_sweep(
     >>> result.sizes, result.accuracy.shape
     ((2,), (1, 1))
     """
+    if not _is_sequence(sizes):
+        raise InvalidParameterError(
+            f"`sizes` must be a sequence of hidden-layer sizes (ints >= 1); got "
+            f"{sizes!r:.60} ({type(sizes).__name__})"
+        )
     sizes = tuple(check_int(s, f"sizes[{i}]", minimum=1) for i, s in enumerate(sizes))
     if not sizes:
         raise InvalidParameterError("`sizes` must not be empty")
     seeds = check_seeds(seeds)
+    reference = _check_reference(reference)
     n_outputs = check_int(n_outputs, "n_outputs", minimum=1)
     settings = {
         "epochs": check_int(epochs, "epochs", minimum=0),
@@ -270,6 +276,23 @@ def hidden_size_sweep(
         sizes=sizes,
         seeds=seeds,
         accuracy=accuracy.reshape(len(sizes), len(seeds)),
-        reference=dict(STUDY_SWEEP_REFERENCE if reference is None else reference),
+        reference=reference,
         settings={**settings, "n_train": len(train[1]), "n_test": n_test},
     )
+
+
+def _check_reference(reference: Any) -> dict[int, float]:
+    """Reference accuracies as ``{hidden size: accuracy}``."""
+    if reference is None:
+        return dict(STUDY_SWEEP_REFERENCE)
+    if not isinstance(reference, Mapping):
+        raise InvalidParameterError(
+            f"`reference` must be a mapping of hidden size (int) -> accuracy "
+            f"(float); got {reference!r:.60} ({type(reference).__name__})"
+        )
+    return {
+        check_int(k, "reference key", minimum=1): check_float(
+            v, f"reference[{k!r}]", minimum=0.0, maximum=1.0
+        )
+        for k, v in reference.items()
+    }

@@ -7,7 +7,7 @@ import io
 import json
 import math
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from .._io import atomic_write
+from .._validation import _describe, is_sequence
 from ..errors import InvalidParameterError
 from ._config import SETTINGS
 
@@ -101,13 +102,31 @@ class ExperimentTable:
     n_cached: int = 0
 
     def __post_init__(self) -> None:
-        records = tuple(dict(r) for r in self.records)
-        for i, record in enumerate(records):
+        if isinstance(self.records, (str, bytes, Mapping)) or not isinstance(
+            self.records, Iterable
+        ):
+            raise InvalidParameterError(
+                f"`records` must be a sequence of dicts (one per run); got "
+                f"{type(self.records).__name__}"
+            )
+        records = []
+        for i, record in enumerate(self.records):
+            if not isinstance(record, Mapping):
+                raise InvalidParameterError(
+                    f"`records[{i}]` must be a dict of column values; got "
+                    f"{type(record).__name__}"
+                )
             if not all(isinstance(k, str) for k in record):
                 raise InvalidParameterError(
                     f"`records[{i}]` must have column names (str) as keys"
                 )
-        columns = list(self.columns)
+            records.append(dict(record))
+        if not isinstance(self.networks, Mapping):
+            raise InvalidParameterError(
+                f"`networks` must be a dict (record position -> network); got "
+                f"{type(self.networks).__name__}"
+            )
+        columns = list(_column_names(self.columns, "columns"))
         for record in records:
             columns.extend(k for k in record if k not in columns)
         object.__setattr__(self, "records", records)
@@ -126,10 +145,10 @@ class ExperimentTable:
         return self.records[index]
 
     def _check_column(self, name: str) -> None:
-        if name not in self.columns:
+        if not isinstance(name, str) or name not in self.columns:
             raise InvalidParameterError(
                 f"`column` must be one of the table's columns "
-                f"({', '.join(self.columns)}); got {name!r}"
+                f"({', '.join(self.columns)}); got {name!r:.60}"
             )
 
     def column(self, name: str) -> list[Any]:
@@ -176,6 +195,12 @@ class ExperimentTable:
                 f"got {where!r:.60}"
             )
         equal = {k: tuple(v) if isinstance(v, list) else v for k, v in equal.items()}
+        for k, v in equal.items():
+            if isinstance(v, np.ndarray) and v.ndim:
+                raise InvalidParameterError(
+                    f"`{k}` must be one value of that column (a number, str or "
+                    f"tuple); got {_describe(v)}"
+                )
         keep = [
             i
             for i, r in enumerate(self.records)
@@ -249,7 +274,9 @@ class ExperimentTable:
                     "`by` must be given for a table without a `seed` column"
                 )
             by = self.columns[: self.columns.index("seed")]
-        by = tuple(by)
+        by = _column_names(by, "by")
+        if metrics is not None:
+            metrics = _column_names(metrics, "metrics")
         if metrics is None:
             skip = {*by, "seed", "seconds", "status", "error", "key", "name"}
             metrics = [
@@ -376,3 +403,21 @@ class ExperimentTable:
 
 
 _SETTING_COLUMNS = set(SETTINGS)
+
+
+def _column_names(value: Any, name: str) -> tuple[str, ...]:
+    """Column names given as one str or a sequence of str."""
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, Mapping) or not is_sequence(value):
+        raise InvalidParameterError(
+            f"`{name}` must be a column name or a sequence of column names (str); "
+            f"got {_describe(value)}"
+        )
+    names = tuple(value)
+    for i, item in enumerate(names):
+        if not isinstance(item, str):
+            raise InvalidParameterError(
+                f"`{name}[{i}]` must be a column name (str); got {_describe(item)}"
+            )
+    return names

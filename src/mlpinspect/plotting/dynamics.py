@@ -17,14 +17,14 @@ white zero, on a scale symmetric about zero.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .._io import create_temp
-from .._validation import check_choice, check_float, check_int
+from .._io import check_output_path, create_temp
+from .._validation import check_choice, check_float, check_int, check_memory
 from ..analysis.dynamics import QUANTITIES, UnitDynamics, as_snapshots
 from ..analysis.images import weight_images
 from ..analysis.snapshots import Snapshots
@@ -103,6 +103,11 @@ def _metric_name(items: list[tuple[str | None, UnitDynamics]], metric: Any) -> A
     training has (None when none has one)."""
     if metric is None:
         return None
+    if not isinstance(metric, str):
+        raise InvalidParameterError(
+            f"`metric` must be None, 'auto' or the name of a recorded metric (str); "
+            f"got {metric!r:.60} ({type(metric).__name__})"
+        )
     if metric == "auto":
         for name in _METRICS:
             if any(np.isfinite(d.metrics.get(name, [np.nan])).any() for _, d in items):
@@ -548,9 +553,19 @@ def animate_weight_images(
     """
     from matplotlib.animation import FuncAnimation
 
+    interval = check_float(interval, "interval", minimum=0.0, strict_minimum=True)
+    root, update, n_frames = _weight_frames(snapshots, layer, units, frames, ncols,
+                                            fig)  # fmt: skip
+    return FuncAnimation(root, update, frames=n_frames, interval=interval, blit=False)
+
+
+def _weight_frames(
+    snapshots: Any, layer: Any, units: Any, frames: Any, ncols: Any, fig: Any
+) -> tuple[Any, Callable[[int], list[Any]], int]:
+    """The figure of the first frame, the function drawing frame ``i`` and the
+    number of frames of :func:`animate_weight_images`."""
     snaps, index, unit_list = _setup(snapshots, layer, units, None)
     chosen = _frame_indices(len(snaps), frames, None)
-    interval = check_float(interval, "interval", minimum=0.0, strict_minimum=True)
     limit = tile_limits(
         [_unit_images(snaps, s, index, unit_list) for s in chosen], shared=True
     )[0]
@@ -587,12 +602,11 @@ def animate_weight_images(
         set_title(fig, title(s))
         return [*drawn, heading]
 
-    return FuncAnimation(
-        root, update, frames=len(chosen), interval=interval, blit=False
-    )
+    return root, update, len(chosen)
 
 
 _WRITERS = {".gif": "pillow", ".mp4": "ffmpeg"}
+_MIN_DPI = 10.0  # below, FreeType cannot size the titles' letters (< 1 pixel)
 
 
 def save_weight_animation(
@@ -625,7 +639,8 @@ def save_weight_animation(
     fps : float, default 4
         Frames per second.
     dpi : float, default 80
-        Resolution of the frames.
+        Resolution of the frames, at least 10 (below, the titles' letters
+        are smaller than a pixel and cannot be drawn).
 
     Returns
     -------
@@ -668,14 +683,14 @@ def save_weight_animation(
             f"`path` must be a file name ending in .gif or .mp4; got "
             f"{type(path).__name__}"
         )
-    path = Path(path)
+    path = check_output_path(path)  # a file name: not a folder, FIFO or device
     suffix = path.suffix.lower()
     if suffix not in _WRITERS:
         raise InvalidParameterError(
             f"`path` must end in .gif (Pillow) or .mp4 (ffmpeg); got {path.name!r}"
         )
     fps = check_float(fps, "fps", minimum=0.0, strict_minimum=True)
-    dpi = check_float(dpi, "dpi", minimum=0.0, strict_minimum=True)
+    dpi = check_float(dpi, "dpi", minimum=_MIN_DPI)
     if suffix == ".mp4":
         if not animation.writers.is_available("ffmpeg"):
             raise InvalidParameterError(
@@ -685,10 +700,14 @@ def save_weight_animation(
         writer = animation.FFMpegWriter(fps=fps)
     else:
         writer = animation.PillowWriter(fps=fps)
-    anim = animate_weight_images(
-        snapshots, layer=layer, units=units, frames=frames, ncols=ncols,
-        interval=1000.0 / fps,
-    )  # fmt: skip
+    root, update, n_frames = _weight_frames(snapshots, layer, units, frames, ncols,
+                                            None)  # fmt: skip
+    # The writer holds an RGBA copy of each frame besides the canvas.
+    width, height = root.get_size_inches() * dpi
+    check_memory(2 * 4 * width * height, "dpi", dpi, "each frame's pixels")
+    anim = animation.FuncAnimation(
+        root, update, frames=n_frames, interval=1000.0 / fps, blit=False
+    )
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = create_temp(path.parent, path.name, suffix=".tmp" + suffix)
     os.close(fd)  # the writer opens the file by name

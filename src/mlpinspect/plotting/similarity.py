@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .._validation import check_int
+from .._validation import check_int, is_sequence
 from ..analysis.images import input_space_images
 from ..analysis.similarity import CKAMatrix, UnitMatching
 from ..errors import InvalidParameterError
@@ -242,6 +242,11 @@ def _chosen_pairs(
         return pairs[:top]
     if isinstance(units, (int, np.integer)):
         units = [units]
+    if isinstance(units, (str, bytes)) or not is_sequence(units):
+        raise InvalidParameterError(
+            f"`units` must be a unit index or a sequence of unit indices of the "
+            f"first model; got {units!r:.60} ({type(units).__name__})"
+        )
     n = matching.correlation.shape[0]
     chosen = []
     for i, u in enumerate(units):
