@@ -741,6 +741,9 @@ def _cases() -> list[Case]:
                                   quiet=True, engine="numpy"))  # fmt: skip
     add("Section", lambda w: _f(s.Section, "key", "title"))
     add("StudyResult", lambda w: _f(s.StudyResult, w.out))
+    add("explore", lambda w: _f(mlpinspect.explore, w.mlp, w.X, w.y, path=None,
+                                k=2, n_examples=5, methods=("gradient",),
+                                title="t"))  # fmt: skip
 
     # Snapshots, unit atlases, similarity and dynamics.
     add("SnapshotRecorder", lambda w: _f(m.SnapshotRecorder, every_epochs=1,

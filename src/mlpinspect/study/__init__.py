@@ -42,7 +42,11 @@ from ._context import (
 )
 from ._explorer import explorer_section
 from ._report import Report
-from ._sections import SECTIONS, Section
+from ._sections import SECTIONS as REPORT_SECTIONS
+from ._sections import Section
+
+SECTIONS = (*REPORT_SECTIONS, explorer_section)
+"""The report's sections in order; the last writes the explorer page."""
 
 __all__ = ["SECTIONS", "Section", "StudyResult", "run_study"]
 
@@ -207,7 +211,7 @@ def run_study(
                 f"{ctx.data_text}. Seed {ctx.seed}, {ctx.epochs} "
                 f"epoch{'' if ctx.epochs == 1 else 's'} per network."
             )
-            for make_section in (*SECTIONS, explorer_section):
+            for make_section in SECTIONS:
                 section = make_section(ctx)
                 if section is None:
                     continue
