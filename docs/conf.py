@@ -32,6 +32,7 @@ ROOT = HERE.parent
 # Document the source tree next to this file, even if another copy of the
 # package is installed.
 sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(HERE / "_ext"))  # study_results: pages from results files
 
 import mlpinspect
 
@@ -56,6 +57,7 @@ extensions = [
     "sphinx_gallery.gen_gallery",
     "matplotlib.sphinxext.plot_directive",
     "myst_parser",
+    "study_results",
 ]
 
 templates_path = ["_templates"]
@@ -71,7 +73,7 @@ exclude_patterns = [
     "auto_examples/*.json",
     "auto_examples/*.md5",
     "auto_examples/*.codeobj.json",
-    # Included by guide/study.rst; the lead fills in its tables.
+    # Included by guide/study.rst; generated from study-results/full-mnist.json.
     "guide/study_numbers.rst",
 ]
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
@@ -118,13 +120,15 @@ sphinx_gallery_conf = {
     "within_subsection_order": "FileNameSortKey",
     "backreferences_dir": "gen_modules/backreferences",
     "doc_module": ("mlpinspect",),
-    "reference_url": {"mlpinspect": None},  # link code to this API reference
     "image_scrapers": ("matplotlib",),
     # Animations an example keeps in a variable (plot_09) are embedded as
     # JavaScript players (frames as PNG; no ffmpeg needed).
     "matplotlib_animations": (True, "jshtml"),
     "remove_config_comments": True,
     "download_all_examples": True,
+    # The execution-times page would load jQuery and DataTables from CDNs:
+    # the documentation is offline, so it is not written.
+    "write_computation_times": False,
     "show_memory": False,
     "min_reported_time": 1,
     "abort_on_example_error": False,  # report every failing example, then fail
@@ -149,6 +153,7 @@ html_title = f"mlpinspect {release}"
 html_short_title = "mlpinspect"
 html_static_path = ["_static"]
 html_css_files = ["mlpinspect.css"]
+html_js_files = ["figure-links.js"]
 html_show_sourcelink = False
 html_copy_source = False
 html_theme_options = {

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import sys
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -139,9 +140,10 @@ class Context:
             for sizes, seed, settings in missing:
                 self._trained(dict(settings), seed, sizes)
             return
+        shapes = Counter("-".join(map(str, p[0])) for p in missing)
         self.say(
             f"training {len(missing)} networks on {workers} workers: "
-            + "; ".join(_describe(*p) for p in missing)
+            + ", ".join(f"{n} x {shape}" for shape, n in shapes.items())
         )
         parallel = Parallel(n_jobs=workers, return_as="generator_unordered")
         tasks = (
