@@ -222,9 +222,26 @@ def compute_floor(X, dtype) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3, help="best of N runs")
+    parser.add_argument(
+        "--default-only",
+        action="store_true",
+        help="only the default engine against scikit-learn, PyTorch and the floor",
+    )
     args = parser.parse_args()
     X, y, source = load_data()
     print(f"One epoch of 784-30-10, {len(X)} images ({source}); best of {args.repeat}.")
+    if args.default_only:
+        from mlpinspect.network import resolve_engine
+
+        engine = resolve_engine("auto", ("sigmoid",))
+        rows = []
+        for dtype in (np.float64, np.float32):
+            seconds, epoch = time_mlpinspect(X, y, args.repeat, dtype=dtype,
+                                             engine=engine)  # fmt: skip
+            name = np.dtype(dtype).name
+            rows.append((f"mlpinspect {engine:5s} {name}, batch 10", seconds, epoch))
+        default_ratios(X, y, args.repeat, rows)
+        return
 
     engines = ["numpy", "numba"] if have_numba() else ["numpy"]
     if len(engines) == 1:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import inspect
 import os
 import pkgutil
+import re
 import sys
 from pathlib import Path
 
@@ -277,6 +278,67 @@ def _forget_documented(app, env, docnames):
         del env._mlpinspect_documented
 
 
+_CDN_LINK = re.compile(
+    r'<link[^>]+href="https?://maxcdn\.bootstrapcdn\.com/font-awesome/[^"]*"[^>]*>'
+)
+
+
+def _offline_pages(app, exception):
+    """matplotlib's animation player (jshtml) links Font Awesome from a CDN for
+    its button icons; the documentation is offline, so the link is removed and
+    mlpinspect.css draws the icons as plain characters."""
+    if exception is not None or app.builder.format != "html":
+        return
+    for page in Path(app.outdir).rglob("*.html"):
+        text = page.read_text(encoding="utf-8")
+        if "maxcdn.bootstrapcdn.com" in text:
+            page.write_text(_CDN_LINK.sub("", text), encoding="utf-8")
+
+
+_BACK_LINK = re.compile(r'(<a class="viewcode-back" href=")([^"#]+)#([^"]+)(")')
+
+
+def _fix_back_links(app, exception):
+    """The "[docs]" links of the highlighted source pages name an object by
+    the module that defines it (``mlpinspect.datasets.load_mnist``) while its
+    entry is anchored under the name it is documented by
+    (``mlpinspect.load_mnist``): point each such link at the anchor of its
+    target page that ends with the same dotted tail."""
+    if exception is not None or app.builder.format != "html":
+        return
+    ids: dict[Path, list[str]] = {}
+    for source in (Path(app.outdir) / "_modules").rglob("*.html"):
+        text = source.read_text(encoding="utf-8")
+
+        def fix(match, source=source):
+            target = (source.parent / match.group(2)).resolve()
+            if target not in ids:
+                html = target.read_text(encoding="utf-8") if target.exists() else ""
+                ids[target] = re.findall(r'id="([^"]+)"', html)
+            anchor = match.group(3)
+            if anchor in ids[target]:
+                return match.group(0)
+            parts = anchor.split(".")
+            for n in range(len(parts) - 1, 0, -1):
+                tail = "." + ".".join(parts[-n:])
+                found = [i for i in ids[target] if i.endswith(tail)]
+                if len(found) == 1:
+                    return (
+                        match.group(1)
+                        + match.group(2)
+                        + "#"
+                        + found[0]
+                        + match.group(4)
+                    )
+            return match.group(0)
+
+        fixed = _BACK_LINK.sub(fix, text)
+        if fixed != text:
+            source.write_text(fixed, encoding="utf-8")
+
+
 def setup(app):
+    app.connect("build-finished", _fix_back_links)
     app.connect("env-before-read-docs", _forget_documented)
     app.connect("missing-reference", resolve_reexports)
+    app.connect("build-finished", _offline_pages)
