@@ -13,7 +13,9 @@ Trains one epoch of 784-30-10 (sigmoid, quadratic cost, batch 10, learning rate
 
 all in this process, and prints seconds per epoch and the ratios; then the
 compute floor (the epoch's two big products done at once, on every core) and
-how far each engine's batch-10 epoch is from it. Uses the real
+how far each engine's batch-10 epoch is from it; and last, the default engine
+(``engine="auto"``) against scikit-learn, PyTorch and the floor, in float64
+and float32, side by side. Uses the real
 MNIST when ``MLPINSPECT_MNIST_DIR`` names its folder, else random data of the
 same shape (the timing does not depend on the values).
 
@@ -132,7 +134,7 @@ def time_per_example_loop(X, y, repeat) -> float:
         return best_of(repeat, epoch)
 
 
-def time_sklearn(X, y, repeat) -> float | None:
+def time_sklearn(X, y, repeat, dtype=np.float64) -> float | None:
     try:
         from sklearn.exceptions import ConvergenceWarning
         from sklearn.neural_network import MLPClassifier
@@ -155,25 +157,28 @@ def time_sklearn(X, y, repeat) -> float | None:
         )
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
-            clf.fit(X, y)
+            clf.fit(Xd, y)
+
+    Xd = X.astype(dtype)  # scikit-learn keeps float32 input in float32
 
     return best_of(repeat, run)
 
 
-def time_torch(X, y, repeat) -> float | None:
+def time_torch(X, y, repeat, dtype=np.float64) -> float | None:
     try:
         import torch
     except ImportError:
         return None
     torch.manual_seed(0)
+    X = X.astype(dtype)
     model = torch.nn.Sequential(
         torch.nn.Linear(784, 30),
         torch.nn.Sigmoid(),
         torch.nn.Linear(30, 10),
         torch.nn.Sigmoid(),
-    ).double()
+    ).to(torch.float64 if dtype == np.float64 else torch.float32)
     Xt = torch.from_numpy(X)
-    Yt = torch.nn.functional.one_hot(torch.from_numpy(y), 10).double()
+    Yt = torch.nn.functional.one_hot(torch.from_numpy(y), 10).to(Xt.dtype)
     optimiser = torch.optim.SGD(model.parameters(), lr=3.0)
     loss_fn = torch.nn.MSELoss(reduction="sum")
 
@@ -217,13 +222,30 @@ def compute_floor(X, dtype) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3, help="best of N runs")
+    parser.add_argument(
+        "--default-only",
+        action="store_true",
+        help="only the default engine against scikit-learn, PyTorch and the floor",
+    )
     args = parser.parse_args()
     X, y, source = load_data()
     print(f"One epoch of 784-30-10, {len(X)} images ({source}); best of {args.repeat}.")
+    if args.default_only:
+        from mlpinspect.network import resolve_engine
+
+        engine = resolve_engine("auto", ("sigmoid",))
+        rows = []
+        for dtype in (np.float64, np.float32):
+            seconds, epoch = time_mlpinspect(X, y, args.repeat, dtype=dtype,
+                                             engine=engine)  # fmt: skip
+            name = np.dtype(dtype).name
+            rows.append((f"mlpinspect {engine:5s} {name}, batch 10", seconds, epoch))
+        default_ratios(X, y, args.repeat, rows)
+        return
 
     engines = ["numpy", "numba"] if have_numba() else ["numpy"]
     if len(engines) == 1:
-        print("(engine='numba' needs numba: pip install 'mlpinspect[fast]')")
+        print("(engine='numba' needs numba: pip install numba)")
     rows = []
     for engine in engines:
         for dtype, batch_size in (
@@ -280,6 +302,41 @@ def main() -> None:
                     f"    {label:43s} {seconds / floor:5.2f}x the floor "
                     f"({epoch / floor:.2f}x for the epoch alone)"
                 )
+    default_ratios(X, y, args.repeat, rows)
+
+
+def default_ratios(X, y, repeat, rows) -> None:
+    """The default engine against scikit-learn, PyTorch and the floor, per dtype."""
+    from mlpinspect.network import resolve_engine
+
+    engine = resolve_engine("auto", ("sigmoid",))
+    print(
+        f"\nThe default engine (engine='auto' runs {engine!r} here), batch 10, "
+        "against the alternatives in the same dtype:"
+    )
+    print(
+        f"  {'dtype':8s} {'ours s/epoch':>12s} {'sklearn/ours':>13s} "
+        f"{'torch/ours':>11s} {'ours/floor':>11s}"
+    )
+    for dtype in (np.float64, np.float32):
+        name = np.dtype(dtype).name
+        (ours,) = [
+            s for label, s, _ in rows
+            if label == f"mlpinspect {engine:5s} {name}, batch 10"
+        ]  # fmt: skip
+        sk = time_sklearn(X, y, repeat, dtype=dtype)
+        th = time_torch(X, y, repeat, dtype=dtype)
+        floor = compute_floor(X, dtype)
+        sk_text = "n/a" if sk is None else f"{sk / ours:12.2f}x"
+        th_text = "n/a" if th is None else f"{th / ours:10.2f}x"
+        print(
+            f"  {name:8s} {ours:12.3f} {sk_text:>13s} {th_text:>11s} "
+            f"{ours / floor:10.2f}x"
+        )
+    print(
+        "  (sklearn/ours and torch/ours above 1: mlpinspect is faster; ours/floor: "
+        "how far from the floor)"
+    )
 
 
 if __name__ == "__main__":

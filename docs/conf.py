@@ -20,6 +20,7 @@ from __future__ import annotations
 import inspect
 import os
 import pkgutil
+import re
 import sys
 from pathlib import Path
 
@@ -32,6 +33,7 @@ ROOT = HERE.parent
 # Document the source tree next to this file, even if another copy of the
 # package is installed.
 sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(HERE / "_ext"))  # study_results: pages from results files
 
 import mlpinspect
 
@@ -56,6 +58,7 @@ extensions = [
     "sphinx_gallery.gen_gallery",
     "matplotlib.sphinxext.plot_directive",
     "myst_parser",
+    "study_results",
 ]
 
 templates_path = ["_templates"]
@@ -71,7 +74,7 @@ exclude_patterns = [
     "auto_examples/*.json",
     "auto_examples/*.md5",
     "auto_examples/*.codeobj.json",
-    # Included by guide/study.rst; the lead fills in its tables.
+    # Included by guide/study.rst; generated from study-results/full-mnist.json.
     "guide/study_numbers.rst",
 ]
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
@@ -118,13 +121,15 @@ sphinx_gallery_conf = {
     "within_subsection_order": "FileNameSortKey",
     "backreferences_dir": "gen_modules/backreferences",
     "doc_module": ("mlpinspect",),
-    "reference_url": {"mlpinspect": None},  # link code to this API reference
     "image_scrapers": ("matplotlib",),
     # Animations an example keeps in a variable (plot_09) are embedded as
     # JavaScript players (frames as PNG; no ffmpeg needed).
     "matplotlib_animations": (True, "jshtml"),
     "remove_config_comments": True,
     "download_all_examples": True,
+    # The execution-times page would load jQuery and DataTables from CDNs:
+    # the documentation is offline, so it is not written.
+    "write_computation_times": False,
     "show_memory": False,
     "min_reported_time": 1,
     "abort_on_example_error": False,  # report every failing example, then fail
@@ -149,6 +154,7 @@ html_title = f"mlpinspect {release}"
 html_short_title = "mlpinspect"
 html_static_path = ["_static"]
 html_css_files = ["mlpinspect.css"]
+html_js_files = ["figure-links.js"]
 html_show_sourcelink = False
 html_copy_source = False
 html_theme_options = {
@@ -301,7 +307,68 @@ def _registry_table_directive():
     return RegistryTable
 
 
+_CDN_LINK = re.compile(
+    r'<link[^>]+href="https?://maxcdn\.bootstrapcdn\.com/font-awesome/[^"]*"[^>]*>'
+)
+
+
+def _offline_pages(app, exception):
+    """matplotlib's animation player (jshtml) links Font Awesome from a CDN for
+    its button icons; the documentation is offline, so the link is removed and
+    mlpinspect.css draws the icons as plain characters."""
+    if exception is not None or app.builder.format != "html":
+        return
+    for page in Path(app.outdir).rglob("*.html"):
+        text = page.read_text(encoding="utf-8")
+        if "maxcdn.bootstrapcdn.com" in text:
+            page.write_text(_CDN_LINK.sub("", text), encoding="utf-8")
+
+
+_BACK_LINK = re.compile(r'(<a class="viewcode-back" href=")([^"#]+)#([^"]+)(")')
+
+
+def _fix_back_links(app, exception):
+    """The "[docs]" links of the highlighted source pages name an object by
+    the module that defines it (``mlpinspect.datasets.load_mnist``) while its
+    entry is anchored under the name it is documented by
+    (``mlpinspect.load_mnist``): point each such link at the anchor of its
+    target page that ends with the same dotted tail."""
+    if exception is not None or app.builder.format != "html":
+        return
+    ids: dict[Path, list[str]] = {}
+    for source in (Path(app.outdir) / "_modules").rglob("*.html"):
+        text = source.read_text(encoding="utf-8")
+
+        def fix(match, source=source):
+            target = (source.parent / match.group(2)).resolve()
+            if target not in ids:
+                html = target.read_text(encoding="utf-8") if target.exists() else ""
+                ids[target] = re.findall(r'id="([^"]+)"', html)
+            anchor = match.group(3)
+            if anchor in ids[target]:
+                return match.group(0)
+            parts = anchor.split(".")
+            for n in range(len(parts) - 1, 0, -1):
+                tail = "." + ".".join(parts[-n:])
+                found = [i for i in ids[target] if i.endswith(tail)]
+                if len(found) == 1:
+                    return (
+                        match.group(1)
+                        + match.group(2)
+                        + "#"
+                        + found[0]
+                        + match.group(4)
+                    )
+            return match.group(0)
+
+        fixed = _BACK_LINK.sub(fix, text)
+        if fixed != text:
+            source.write_text(fixed, encoding="utf-8")
+
+
 def setup(app):
+    app.connect("build-finished", _fix_back_links)
     app.connect("env-before-read-docs", _forget_documented)
     app.connect("missing-reference", resolve_reexports)
     app.add_directive("mlpinspect-table", _registry_table_directive())
+    app.connect("build-finished", _offline_pages)

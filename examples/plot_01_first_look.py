@@ -64,7 +64,7 @@ print(f"\ntest accuracy: {100 * accuracy:.2f}%")
 # with a fifth of the data we land a few points lower. Most of the learning
 # happens in the first epochs.
 fig = plt.figure(figsize=(9, 3.6))
-plot_training(history, fig=fig)
+plot_training(history, held_out_label="test", fig=fig)
 
 # %%
 # The hidden units as pictures

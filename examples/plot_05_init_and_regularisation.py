@@ -51,11 +51,11 @@ print()
 print(comparison)
 
 # %%
-# The training curves: solid for the training data, dashed for the test data
-# (used here as validation data). The two costs are different functions, so
+# The training curves: solid for the training data, dashed for the test data.
+# The two costs are different functions, so
 # compare the accuracies, not the cost values.
 fig = plt.figure(figsize=(9, 4.2))
-plot_training(comparison, fig=fig)
+plot_training(comparison, held_out_label="test", fig=fig)
 
 # %%
 # The same hidden units, side by side

@@ -329,3 +329,90 @@ def test_build_needs_no_network_and_runs_every_example(monkeypatch):
     assert gallery["gallery_dirs"] == "auto_examples"
     assert gallery["filename_pattern"] == "/plot_"
     assert conf["nitpicky"] is True
+
+
+# -- no hand-typed result numbers -------------------------------------------------
+
+ROOT = DOCS.parent
+
+_PERCENT = re.compile(r"(?<![\w.])\d+(?:\.\d+)?\s?%")
+
+
+def _essay_numbers() -> set[str]:
+    """The essay's published numbers, which the docs may quote: its single
+    runs of the sweep (the library's constant) and its "about 95%"."""
+    from mlpinspect.experiments import STUDY_SWEEP_REFERENCE
+
+    return {f"{100 * v:.2f}%" for v in STUDY_SWEEP_REFERENCE.values()} | {"95%"}
+
+
+# Percentages that are not results: thresholds of a method, and a benchmark
+# record (not a study result) kept by the experiments guide.
+_NOT_RESULTS = (
+    re.compile(r"(at least|at most|below|above) (``\w+`` \()?\d+%"),
+    re.compile(r"\{[^}]*:\.\d%\}"),  # a format spec in code
+)
+_BENCHMARK_RECORDS = {"docs/guide/sweep_speed_numbers.rst"}
+
+
+def _doc_sources() -> list[Path]:
+    docs = ROOT / "docs"
+    skip = ("_build", "auto_examples", "gen_modules", "generated", "_ext")
+    files = [
+        p for p in docs.rglob("*")
+        if p.suffix in (".rst", ".md", ".txt") and not set(p.parts) & set(skip)
+    ]  # fmt: skip
+    files += [ROOT / "README.md", *sorted((ROOT / "examples").glob("*.py"))]
+    files += [ROOT / "examples" / "README.txt"]
+    return sorted(set(files))
+
+
+def test_docs_hold_no_hand_typed_result_percentages():
+    allowed = _essay_numbers()
+    found = []
+    for path in _doc_sources():
+        rel = path.relative_to(ROOT).as_posix()
+        if rel in _BENCHMARK_RECORDS:
+            continue
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            for rule in _NOT_RESULTS:
+                line = rule.sub("", line)
+            for match in _PERCENT.findall(line):
+                if match.replace(" ", "") not in allowed:
+                    found.append(f"{rel}:{n}: {match}")
+    assert not found, (
+        "hand-typed percentages in the docs (generate them from a results file "
+        "with the study-results directive, or remove them):\n" + "\n".join(found)
+    )
+
+
+def test_the_percent_check_catches_a_typed_result(tmp_path):
+    line = "the sweep reached 91.27% with ten units, at least 95% of images"
+    for rule in _NOT_RESULTS:
+        line = rule.sub("", line)
+    assert _PERCENT.findall(line) == ["91.27%"]
+
+
+def test_study_pages_agree_with_the_committed_results_file():
+    sys.path.insert(0, str(ROOT / "docs" / "_ext"))
+    try:
+        import study_results
+    finally:
+        sys.path.remove(str(ROOT / "docs" / "_ext"))
+    from mlpinspect.study._claims import essay_claims
+    from mlpinspect.study._results import load_results
+
+    results = load_results(ROOT / "docs" / "study-results" / "full-mnist.json")
+    assert results["data"]["name"] == "mnist" and not results["data"]["quick"]
+    # the verdicts stored in the file are what the numbers give today
+    assert essay_claims(results) == results["claims"]
+    text = "\n".join(
+        line for part in study_results.PARTS
+        for line in study_results.render(results, part)
+    )  # fmt: skip
+    sweep = results["sections"]["sweep"]["results"]
+    for r in sweep:
+        assert f"{100 * r['mean']:.2f}%" in text
+    study = (ROOT / "docs" / "guide" / "study_numbers.rst").read_text()
+    for part in study_results.PARTS:
+        assert f":part: {part}" in study

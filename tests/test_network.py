@@ -279,7 +279,7 @@ def test_numba_engine_says_how_to_install_it(monkeypatch):
     X, y = _blobs(20)
     net = Network([2, 3, 3], seed=0)
     before = net.weights[0].copy()
-    with pytest.raises(ImportError, match=r"mlpinspect\[fast\]"):
+    with pytest.raises(ImportError, match="pip install numba"):
         net.fit(X, y, epochs=1, progress=False, engine="numba")
     np.testing.assert_array_equal(net.weights[0], before)  # nothing trained
 
@@ -726,3 +726,42 @@ def test_nielsens_second_setup_reaches_ninety_five_and_a_half_percent():
     )
     print(f"scaled, cross-entropy, L2 over 10 seeds: {runs}, mean {mean:.4f}")
     assert mean >= 0.955, runs
+
+
+def test_default_engine_is_auto_and_recorded_and_reproducible():
+    import importlib.util
+
+    from mlpinspect.network import resolve_engine
+
+    rng = np.random.default_rng(0)
+    X, y = rng.random((60, 6)), rng.integers(0, 3, 60)
+    nets = []
+    for _ in range(2):
+        net = Network([6, 5, 3], seed=4)
+        net.fit(X, y, epochs=2, progress=False)
+        nets.append(net)
+    expected = "numba" if importlib.util.find_spec("numba") else "numpy"
+    assert nets[0].history.config["engine"] == expected
+    assert resolve_engine("auto", ("sigmoid",)) == expected
+    for a, b in zip(nets[0].weights, nets[1].weights):
+        np.testing.assert_array_equal(a, b)  # a seed reproduces the network exactly
+    explicit = Network([6, 5, 3], seed=4)
+    explicit.fit(X, y, epochs=2, progress=False, engine=expected)
+    for a, b in zip(nets[0].weights, explicit.weights):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_auto_engine_falls_back_to_numpy_without_numba(monkeypatch):
+    import sys
+
+    import mlpinspect.network._model as model
+
+    monkeypatch.setitem(sys.modules, "numba", None)  # as if not installed
+    monkeypatch.delitem(sys.modules, "mlpinspect.network._numba_engine", raising=False)
+    monkeypatch.delattr(model.__package__ and sys.modules["mlpinspect.network"],
+                        "_numba_engine", raising=False)  # fmt: skip
+    rng = np.random.default_rng(0)
+    net = Network([4, 3, 2], seed=0)
+    net.fit(rng.random((20, 4)), rng.integers(0, 2, 20), epochs=1, progress=False)
+    assert net.history.config["engine"] == "numpy"
+    assert model.resolve_engine("auto", ("sigmoid",)) == "numpy"

@@ -36,6 +36,9 @@ FIGURES = [
     "matched-units",
     "unit-atlas",
     "unit-profile",
+    "two-hidden-first-layer",
+    "two-hidden-effective",
+    "two-hidden-preferred",
 ]
 
 
@@ -57,6 +60,8 @@ def test_quick_study_writes_every_figure_network_and_report(quick_study):
         "study-network.npz",
         "comparison-1.npz",
         "comparison-2.npz",
+        "two-hidden-network.npz",
+        "results.json",
     } <= names
     assert not [n for n in names if n.endswith(".tmp") or n.startswith(".")]
 
@@ -106,16 +111,27 @@ def test_each_network_is_trained_once_and_its_units_followed(tmp_path, monkeypat
     fit = Network.fit
 
     def counting(self, *args, **kwargs):
-        fits.append((self.init, self.seed))
+        fits.append((tuple(self.sizes), self.init, self.seed))
         return fit(self, *args, **kwargs)
 
     monkeypatch.setattr(Network, "fit", counting)
-    result = run_study(tmp_path, quick=True, quiet=True, sweep_sizes=())
-    # The study network is the comparison's first training, and seed 0 of the
-    # seeds section: each network is trained once.
+    result = run_study(
+        tmp_path, quick=True, quiet=True, sweep_sizes=(2, 30), n_jobs=1
+    )  # --quick: one seed per size
+    # The study network is the comparison's first training, the seeds
+    # section's seed-0 network and the sweep's 30-unit seed-0 network: each
+    # distinct training happens once.
     assert len(fits) == len(set(fits))
-    assert fits[:2] == [("normal", 0), ("scaled", 0)]
-    assert set(fits) == {("normal", 0), ("scaled", 0), ("normal", 1), ("normal", 2)}
+    assert sorted(fits) == sorted(
+        [((784, 16, 16, 10), "normal", 0)]
+        + [((784, 30, 10), "normal", s) for s in (0, 1, 2)]
+        + [((784, 30, 10), "scaled", 0)]
+        + [((784, 2, 10), "normal", 0)]
+    )
+    sweep = result.numbers["sweep"]["results"]
+    assert sweep[1]["hidden"] == 30
+    study = Network.load(tmp_path / "study-network.npz")
+    assert sweep[1]["runs"][0] == study.history.validation_accuracy[-1]
     dynamics = result.numbers["dynamics"]
     assert list(dynamics) == list(STUDY_COMPARISON)
     for name, numbers in dynamics.items():
@@ -232,7 +248,8 @@ def test_parser_defaults_are_the_studys():
     assert args.epochs == 30
     assert args.sweep_sizes == (2, 3, 4, 5, 10, 30)
     assert args.sweep_seeds == 3
-    assert args.engine == "numpy"
+    assert args.engine == "auto"
+    assert args.jobs == -1
 
 
 def test_numba_engine_without_numba_is_a_clear_error(tmp_path, capsys, monkeypatch):
@@ -244,7 +261,7 @@ def test_numba_engine_without_numba_is_a_clear_error(tmp_path, capsys, monkeypat
     out = tmp_path / "o"
     code = main(["study", "--out", str(out), "--quick", "--quiet", "--engine", "numba"])
     assert code == 1
-    assert "pip install 'mlpinspect[fast]'" in capsys.readouterr().err
+    assert "pip install numba" in capsys.readouterr().err
     assert not out.exists()  # refused before anything was written
 
 
@@ -294,7 +311,25 @@ def test_report_renders_tables_and_figures_in_both_formats(tmp_path):
     page = written["report.html"].read_text()
     assert "<code>code</code> &amp; &lt;html&gt;" in page
     assert "<td>2.5</td>" in page
+    assert '<meta name="viewport"' in page
+    assert '<div class="table-wrap"><table>' in page
     assert Path(written["eye"]).exists()
+
+
+def test_report_markdown_is_rendered_by_a_markdown_library(tmp_path):
+    report = Report("T")
+    report.paragraph(
+        "**Test accuracy: 94.91%**, *emphasis*, a [link](https://x.org) "
+        "and a pipe | in text"
+    )
+    report.table(["method", "value"], [["a | b", "**1**"]])
+    page = report.to_html()
+    assert "<strong>Test accuracy: 94.91%</strong>" in page and "**" not in page
+    assert "<em>emphasis</em>" in page
+    assert '<a href="https://x.org">link</a>' in page
+    assert "<td>a | b</td>" in page and "<td><strong>1</strong></td>" in page
+    md = report.to_markdown()
+    assert "| a \\| b | **1** |" in md
 
 
 @pytest.mark.slow
@@ -323,7 +358,13 @@ def _seed_context(tmp_path):
     one epoch on them; seed 0's hidden unit 5 is made always on, with outgoing
     weights of -5: a second bias, and every digit's most inhibitory unit."""
     from mlpinspect.datasets import load_mnist_sample
-    from mlpinspect.study._context import DIGITS, Context, Progress
+    from mlpinspect.study._context import (
+        DIGITS,
+        STUDY_SETTINGS,
+        STUDY_SIZES,
+        Context,
+        Progress,
+    )
 
     d = load_mnist_sample(dtype=np.float64)
     X, y = d.X_test[:300], d.y_test[:300]
@@ -338,14 +379,8 @@ def _seed_context(tmp_path):
         if seed == 0:
             net.biases[0][5] = 60.0
             net.weights[1][:, 5] = -5.0
-        ctx.networks[_study_key(seed)] = net  # as ctx.study_network(seed) keeps it
+        ctx.networks[ctx.plan(STUDY_SIZES, STUDY_SETTINGS, seed)] = net
     return ctx
-
-
-def _study_key(seed):
-    from mlpinspect.study._context import STUDY_SETTINGS
-
-    return ("784-30-10", seed, tuple(sorted(STUDY_SETTINGS.items())))
 
 
 def test_seeds_section_compares_seeds_and_calls_out_the_always_on_unit(tmp_path):
@@ -362,7 +397,7 @@ def test_seeds_section_compares_seeds_and_calls_out_the_always_on_unit(tmp_path)
         ("untrained", 0, 1), ("untrained", 0, 2), ("untrained", 1, 2),
     ]  # fmt: skip
     X, _ = ctx.test
-    main, others = ctx.study_network(0), [ctx.study_network(s) for s in (1, 2)]
+    main, *others = (ctx.study_network(s) for s in (0, 1, 2))
     matchings = [match_units(main, other, X) for other in others]
     assert numbers["pairs"][0]["partners_0.5"] == matchings[0].count_above(0.5)
     for t in ("0.5", "0.8"):
@@ -395,3 +430,159 @@ def test_seeds_section_compares_seeds_and_calls_out_the_always_on_unit(tmp_path)
     assert figures == ["seed-cka", "matched-units", "unit-atlas", "unit-profile"]
     profile = [v[1] for kind, v in section.blocks if kind == "figure"][-1]
     assert profile._suptitle.get_text().startswith("Layer 0, unit 5: always on")
+
+
+# -- the results file and the sentences generated from it -----------------------
+
+
+def test_results_file_holds_every_number_and_the_report_says_what_it_says(quick_study):
+    import json
+
+    from mlpinspect.study._claims import claims_markdown, essay_claims
+    from mlpinspect.study._results import SCHEMA, load_results
+
+    results = load_results(quick_study / "results.json")
+    assert results["schema"] == SCHEMA
+    assert results["data"]["name"] == "sample" and results["data"]["quick"] is True
+    assert results["settings"]["engine"] in ("numpy", "numba")
+    assert set(results["sections"]) == {
+        "network", "weights", "top_units", "usage", "decision", "comparison",
+        "dynamics", "sweep", "seeds", "two_hidden", "claims",
+    }  # fmt: skip
+    assert set(results["timing"]["sections"]) == set(results["sections"])
+    # strict JSON: no NaN, no numpy types
+    json.loads((quick_study / "results.json").read_text(), parse_constant=pytest.fail)
+    net = Network.load(quick_study / "study-network.npz")
+    assert results["sections"]["network"]["test_accuracy"] == net.score(
+        *_quick_test_data()
+    )
+    # The claims are a function of the numbers: regenerated from the file,
+    # they are exactly the report's.
+    assert essay_claims(results) == results["claims"]
+    report = (quick_study / "report.md").read_text()
+    assert claims_markdown(results["claims"]) in report
+    assert (
+        "seed(s)" not in report
+        and "**" not in (quick_study / "report.html").read_text()
+    )
+
+
+def _quick_test_data():
+    from mlpinspect.datasets import load_mnist_sample
+
+    d = load_mnist_sample(dtype=np.float64)
+    return d.X_test[:300], d.y_test[:300]
+
+
+def test_load_results_refuses_other_files(tmp_path):
+    from mlpinspect.errors import MlpinspectError
+    from mlpinspect.study._results import load_results
+
+    (tmp_path / "a.json").write_text('{"schema": "other/1"}')
+    with pytest.raises(MlpinspectError, match="schema"):
+        load_results(tmp_path / "a.json")
+    (tmp_path / "b.json").write_text("not json")
+    with pytest.raises(MlpinspectError, match="results file"):
+        load_results(tmp_path / "b.json")
+
+
+def _sweep(rows, n_seeds=3):
+    return {
+        "seeds": list(range(n_seeds)),
+        "results": [
+            {"hidden": h, "min": lo, "max": hi, "mean": (lo + hi) / 2, "std": 0.0,
+             "reference": ref}
+            for h, lo, hi, ref in rows
+        ],
+    }  # fmt: skip
+
+
+def test_sweep_sentences_compare_as_the_table_displays():
+    from mlpinspect.study._claims import position, sweep_sentences, sweep_summary
+
+    # 0.38174 displays as 38.17%: an essay value of 38.17% is inside, not below
+    assert position(0.3817, 0.38174, 0.6051) == "inside"
+    assert position(0.3816, 0.38174, 0.6051) == "below"
+    assert position(0.6052, 0.38174, 0.6051) == "above"
+    sweep = _sweep(
+        [
+            (2, 0.2644, 0.3024, 0.2280),
+            (3, 0.3817, 0.6051, 0.5875),
+            (4, 0.6682, 0.7610, 0.8373),
+            (30, 0.9451, 0.9491, None),
+        ]
+    )
+    text = sweep_sentences(sweep)
+    assert text == [
+        "2 hidden units: the essay's 22.80% is below our 26.44% to 30.24% over "
+        "3 seeds.",
+        "3 hidden units: the essay's 58.75% is inside our 38.17% to 60.51% over "
+        "3 seeds.",
+        "4 hidden units: the essay's 83.73% is above our 66.82% to 76.10% over "
+        "3 seeds.",
+    ]
+    assert sweep_summary(sweep) == (
+        "The essay's single runs are below our range for 2 hidden units, inside "
+        "our range for 3 hidden units and above our range for 4 hidden units."
+    )
+    one = sweep_sentences(_sweep([(1, 0.2, 0.2, 0.3)], n_seeds=1))
+    assert one == ["1 hidden unit: the essay's 30.00% is above our 20.00% with 1 seed."]
+
+
+def test_ties_are_reported_as_ties():
+    from mlpinspect.study._claims import most_negative_sentence
+
+    shares = {str(d): 0.2 for d in range(10)}
+    shares["3"], shares["8"] = 0.3504, 0.3496  # both display as 35%
+    text = most_negative_sentence(shares)
+    assert "tied: 3 and 8, 35%" in text
+    shares["8"] = 0.34
+    assert "is 3: 35%" in most_negative_sentence(shares)
+
+
+@pytest.mark.parametrize(
+    ("eight", "verdict", "place"),
+    [(0.27, "does not hold", "the lowest"), (0.62, "holds", "the highest")],
+)
+def test_the_eight_claim_is_decided_by_the_numbers(eight, verdict, place):
+    from mlpinspect.study._claims import essay_claims
+
+    shares = {str(d): 0.3 + 0.01 * d for d in range(8)}
+    shares["8"], shares["9"] = eight, 0.35
+    results = {
+        "data": {"name": "mnist"},
+        "sections": {"usage": {"negative_share": shares, "units_in_between_mean": 9}},
+    }
+    (claim,) = [c for c in essay_claims(results) if c["key"] == "eight"]
+    assert claim["verdict"] == verdict
+    assert (
+        f"{round(100 * eight)}% of the '8'" in claim["text"] and place in claim["text"]
+    )
+
+
+def test_every_claim_has_a_verdict_from_the_numbers():
+    from mlpinspect.study._claims import CLAIMS, essay_claims
+
+    results = {
+        "data": {"name": "mnist"},
+        "sections": {
+            "network": {"test_accuracy": 0.9491},
+            "top_units": {"top3_overlap_mean": 0.5},
+            "usage": {"negative_share": {str(d): 0.3 for d in range(10)},
+                      "units_in_between_mean": 9.0},
+            "comparison": {
+                "a": {"mean_cosine_to_init": 0.77, "smoothness": 0.21},
+                "b": {"mean_cosine_to_init": 0.01, "smoothness": 0.71},
+            },
+            "sweep": _sweep([(2, 0.26, 0.30, 0.228)]),
+            "two_hidden": {"smoothness": [0.1, 0.3]},
+        },
+    }  # fmt: skip
+    claims = essay_claims(results)
+    assert [c["key"] for c in claims] == list(CLAIMS)
+    verdicts = {c["key"]: c["verdict"] for c in claims}
+    assert verdicts == {
+        "accuracy": "holds", "pictures": "holds", "top_k": "holds in part",
+        "in_part": "holds", "negative": "holds", "eight": "does not hold",
+        "smaller": "does not hold", "init": "holds", "two_hidden": "holds",
+    }  # fmt: skip

@@ -119,9 +119,9 @@ def build_parser() -> argparse.ArgumentParser:
     study.add_argument(
         "--jobs",
         type=_jobs,
-        default=1,
+        default=-1,
         metavar="N",
-        help="processes for the sweep (default 1; -1: every core)",
+        help="processes for the trainings (default -1: every core)",
     )
     study.add_argument(
         "--quick",
@@ -130,10 +130,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     study.add_argument(
         "--engine",
-        choices=("numpy", "numba"),
-        default="numpy",
-        help="training loop: numpy (default) or numba, compiled and faster "
-        "(pip install 'mlpinspect[fast]')",
+        choices=("auto", "numpy", "numba"),
+        default="auto",
+        help="training loop: auto (default: numba, compiled, where it imports; "
+        "else numpy), numpy (the readable reference) or numba",
     )
     study.add_argument("--quiet", action="store_true", help="no progress output")
     _cli_sweep.add_parser(commands, _jobs)

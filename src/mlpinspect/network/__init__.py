@@ -4,7 +4,7 @@
   inference (through the :class:`~mlpinspect.MLP` view) and its files;
 - ``_training``: mini-batch SGD, the numpy loop;
 - ``_numba_engine``: the same loop as compiled code
-  (``engine="numba"``, ``pip install "mlpinspect[fast]"``);
+  (``engine="numba"``, the default ``engine="auto"`` where numba imports);
 - ``_history``: :class:`History`, what a training did;
 - the file format is ``mlpinspect._netfile``, shared with the npz adapter.
 """
@@ -12,7 +12,14 @@
 from __future__ import annotations
 
 from ._history import History
-from ._model import COSTS, ENGINES, INITIALIZATIONS, Network, load_numba_engine
+from ._model import (
+    COSTS,
+    ENGINES,
+    INITIALIZATIONS,
+    Network,
+    load_numba_engine,
+    resolve_engine,
+)
 
 __all__ = [
     "COSTS",
@@ -21,4 +28,5 @@ __all__ = [
     "History",
     "Network",
     "load_numba_engine",
+    "resolve_engine",
 ]

@@ -20,7 +20,8 @@ of ones, ``delta`` scaled by ``eta / m`` at the output), so both engines train
 the same network; they differ in rounding only, and a seed reproduces a
 network exactly within one engine.
 
-numba is an optional dependency: ``pip install "mlpinspect[fast]"``.
+numba is a dependency on CPython; where it does not install (PyPy), the
+default ``engine="auto"`` runs the numpy loop instead.
 """
 
 from __future__ import annotations

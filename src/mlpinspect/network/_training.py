@@ -1,11 +1,12 @@
 """Mini-batch stochastic gradient descent: the numpy training loop.
 
-:func:`sgd_epoch` is the hot loop of :meth:`mlpinspect.Network.fit` with the
-default ``engine="numpy"``; ``engine="numba"`` runs the same arithmetic as
-compiled code (``mlpinspect.network._numba_engine``). Both work on the same
-buffers (:func:`buffers`), the same parameter layout and the activation
-records' own derivative kernels and codes, so a new activation needs no change
-here.
+:func:`sgd_epoch` is the hot loop of :meth:`mlpinspect.Network.fit` with
+``engine="numpy"`` (the readable reference loop, and what the default
+``engine="auto"`` runs where numba is missing); ``engine="numba"`` runs the
+same arithmetic as compiled code (``mlpinspect.network._numba_engine``).
+Both work on the same buffers (:func:`buffers`), the same parameter layout
+and the activation records' own derivative kernels and codes, so a new
+activation needs no change here.
 
 The speed comes from three habits: every buffer is allocated once per call to
 ``fit``; each layer's bias is stored as an extra column of its weight matrix

@@ -289,10 +289,11 @@ def _training_title(items: list[tuple[str | None, Any]], held_out: str) -> str:
         )
     h = items[0][1]
     accuracy = _held_out(h, "validation_accuracy", len(h.epoch))
+    epochs = f"{len(h.epoch)} epoch{'' if len(h.epoch) == 1 else 's'}"
     if accuracy:
         last = 100.0 * accuracy[-1]
-        return f"Training: {len(h.epoch)} epochs, final {held_out} accuracy {last:.2f}%"
-    return f"Training: {len(h.epoch)} epochs"
+        return f"Training: {epochs}, final {held_out} accuracy {last:.2f}%"
+    return f"Training: {epochs}"
 
 
 # -- the sweep -------------------------------------------------------------------------

@@ -482,10 +482,14 @@ def plot_preferred_input(
     values = np.atleast_1d(result.activation)
     shape = result.image.shape[1:] if np.ndim(result.unit) else result.image.shape
     n_inputs = int(np.prod(shape))
-    stage = "pre-activation" if result.stage == "pre" else "activation"
-    titles = [f"unit {int(u)}\n{stage} {v:.3g}" for u, v in zip(units, values)]
+    # A short second line ("z = 3.2"): with 8 tiles in a row, a spelled-out
+    # "pre-activation 3.2" ran into the neighbouring titles.
+    symbol, stage = ("z", "pre-activation") if result.stage == "pre" else (
+        "a", "activation")  # fmt: skip
+    titles = [f"unit {int(u)}\n{symbol} = {v:.3g}" for u, v in zip(units, values)]
     title = (
-        f"Preferred inputs of layer {result.layer} (L2 norm {result.norm:.3g}"
+        f"Preferred inputs of layer {result.layer} ({symbol}: the {stage} reached; "
+        f"L2 norm {result.norm:.3g}"
         + (f", box {tuple(result.box)}" if result.box is not None else "")
         + ")"
     )

@@ -8,9 +8,11 @@ contribute on real images, an exact decomposition and pixel attributions of
 one decision, the initialisation/regularisation comparison measured by drift
 from initialisation and smoothness, how the hidden units of both trainings
 form epoch by epoch, and the hidden-size sweep over several seeds. It writes
-every figure as PNG, the trained networks as ``.npz``, and a report
-(``report.md`` and a self-contained ``report.html``), and the study network's
-interactive page ``explorer.html`` (see :func:`mlpinspect.explore`).
+every figure as PNG, the trained networks as ``.npz``, a report
+(``report.md`` and a self-contained ``report.html``), every number in
+``results.json`` (from which the report's sentences are generated), and the
+study network's interactive page ``explorer.html`` (see
+:func:`mlpinspect.explore`).
 
 The report is made of sections (:data:`~mlpinspect.study.SECTIONS`),
 each a function that returns its numbers, tables and figures.
@@ -23,6 +25,7 @@ from __future__ import annotations
 import datetime as _dt
 import os
 import platform
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,7 +34,7 @@ from typing import Any
 from .._validation import check_bool, check_choice, check_int, is_sequence
 from .._version import __version__
 from ..errors import InvalidParameterError
-from ..network import ENGINES, load_numba_engine
+from ..network import ENGINES, load_numba_engine, resolve_engine
 from ._context import (
     Context,
     Interrupts,
@@ -42,11 +45,13 @@ from ._context import (
 )
 from ._explorer import explorer_section
 from ._report import Report
+from ._results import build_results, write_results
+from ._run import run_sections
 from ._sections import SECTIONS as REPORT_SECTIONS
 from ._sections import Section
 
 SECTIONS = (*REPORT_SECTIONS, explorer_section)
-"""The report's sections in order; the last writes the explorer page."""
+"""The report's sections in order; the explorer page is written beside them."""
 
 __all__ = ["SECTIONS", "Section", "StudyResult", "run_study"]
 
@@ -109,6 +114,7 @@ def _context(
     if engine == "numba":
         load_numba_engine()  # an ImportError now, not after the data has loaded
     quick, quiet = check_bool(quick, "quick"), check_bool(quiet, "quiet")
+    engine = resolve_engine(engine, ("sigmoid",))  # the loop that will run
     if quick:
         epochs, sweep_sizes, sweep_seeds = 1, sweep_sizes[:2], 1
     check_output_folder(out)
@@ -119,6 +125,7 @@ def _context(
         train=train, test=test, data_text=data_text, seed=seed, epochs=epochs,
         engine=engine, n_jobs=n_jobs, quiet=quiet, sweep_sizes=sweep_sizes,
         sweep_seeds=sweep_seeds, out=out, say=say,
+        data_name=data if data in ("sample", "mnist") else "folder",
     )  # fmt: skip
 
 
@@ -142,10 +149,10 @@ def run_study(
     epochs: int = 30,
     sweep_sizes: Sequence[int] = DEFAULT_SWEEP_SIZES,
     sweep_seeds: int = 3,
-    n_jobs: int = 1,
+    n_jobs: int = -1,
     quick: bool = False,
     quiet: bool = False,
-    engine: str = "numpy",
+    engine: str = "auto",
 ) -> StudyResult:
     """Run the whole study and write its figures, networks and report to ``out``.
 
@@ -170,17 +177,19 @@ def run_study(
         Hidden sizes of the sweep; empty skips the sweep.
     sweep_seeds : int, default 3
         Seeds per hidden size.
-    n_jobs : int, default 1
-        Processes for the sweep (-1: every core).
+    n_jobs : int, default -1
+        Processes for the trainings (-1: every core; 1: all in this process).
     quick : bool, default False
         A smoke run of seconds: 1,000 training images, 1 epoch, a two-size
         sweep with one seed.
     quiet : bool, default False
         No progress output.
-    engine : {"numpy", "numba"}, default "numpy"
+    engine : {"auto", "numpy", "numba"}, default "auto"
         The training loop of every network, as in
-        :meth:`~mlpinspect.Network.fit`. ``"numba"`` is faster; the two round
-        differently, so a seed gives a slightly different network in each.
+        :meth:`~mlpinspect.Network.fit`: ``"auto"`` is the compiled ``"numba"``
+        loop where numba imports, else the ``"numpy"`` reference loop. The two
+        round differently, so a seed gives a slightly different network in
+        each; the loop that ran is in the results file's settings.
 
     Returns
     -------
@@ -194,6 +203,7 @@ def run_study(
     ('report.html', True)
     """
     out = _check_out(out)
+    started = time.perf_counter()
     with Interrupts() as interrupts:
         ctx = _context(
             out, data, seed, epochs, sweep_sizes, sweep_seeds, n_jobs, quick,
@@ -211,16 +221,19 @@ def run_study(
                 f"{ctx.data_text}. Seed {ctx.seed}, {ctx.epochs} "
                 f"epoch{'' if ctx.epochs == 1 else 's'} per network."
             )
-            for make_section in SECTIONS:
-                section = make_section(ctx)
-                if section is None:
-                    continue
+            titles, seconds = {}, {}
+            for section, spent in run_sections(ctx, SECTIONS):
+                titles[section.key], seconds[section.key] = section.title, spent
                 result.numbers[section.key] = section.numbers
                 _add(report, section)
             result.test_accuracy = ctx.results["test_accuracy"]
             result.files.update(ctx.files)
             ctx.say("writing the report")
             result.files.update(report.write(stage))
+            results = build_results(
+                ctx, titles, seconds, time.perf_counter() - started, quick
+            )
+            result.files["results.json"] = write_results(stage, results)
         ctx.out = out
         result.files = {
             name: out / Path(path).relative_to(stage)

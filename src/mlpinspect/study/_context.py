@@ -10,6 +10,7 @@ import signal
 import sys
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +33,8 @@ __all__ = [
 ]
 
 DIGITS = tuple(str(d) for d in range(10))
+STUDY_SIZES = (784, 30, 10)
+"""The essay's network: 784 inputs, 30 sigmoid hidden units, 10 outputs."""
 STUDY_SETTINGS = {
     "init": "normal",
     "cost": "quadratic",
@@ -93,6 +96,9 @@ class Context:
     files: dict[str, Path] = field(default_factory=dict)
     results: dict[str, Any] = field(default_factory=dict)
     networks: dict[Any, Any] = field(default_factory=dict)
+    data_name: str = ""
+    numbers: dict[str, Any] = field(default_factory=dict)
+    training_seconds: dict[str, float] = field(default_factory=dict)
 
     def study_network(self, seed: int | None = None) -> Any:
         """The essay's 784-30-10 network trained with ``seed`` (default: the
@@ -117,41 +123,106 @@ class Context:
             )
         return self._trained(STUDY_COMPARISON[name], seed)
 
-    def _trained(self, settings: dict[str, Any], seed: int | None) -> Any:
-        """A 784-30-10 sigmoid network trained with ``settings`` (``init``,
-        ``cost``, ``learning_rate``, ``l2``) and ``seed``, once per run."""
-        from ..analysis import SnapshotRecorder
-        from ..network import Network
+    def network(
+        self, sizes: tuple[int, ...], settings: dict[str, Any] | None = None,
+        seed: int | None = None,
+    ) -> Any:  # fmt: skip
+        """A sigmoid network of ``sizes`` trained with ``settings`` (default the
+        study network's) and ``seed``, once per run, as :meth:`study_network`."""
+        return self._trained(STUDY_SETTINGS if settings is None else settings, seed,
+                             tuple(sizes))  # fmt: skip
 
+    @staticmethod
+    def plan(
+        sizes: tuple[int, ...], settings: dict[str, Any], seed: int
+    ) -> tuple[Any, ...]:
+        """The key of one training: what :meth:`prefetch` takes."""
+        return (tuple(sizes), seed, tuple(sorted(settings.items())))
+
+    def prefetch(self, plans: list[tuple[Any, ...]]) -> None:
+        """Train every planned network not trained yet, ``n_jobs`` at a time
+        (joblib processes), so that the sections later find them ready.
+
+        The same seed and settings give the same network in a worker as in
+        this process: training does not depend on where it runs."""
+        missing = list(dict.fromkeys(p for p in plans if p not in self.networks))
+        if not missing:
+            return
+        from joblib import Parallel, delayed, effective_n_jobs
+
+        workers = max(1, min(effective_n_jobs(self.n_jobs), len(missing)))
+        if workers == 1:
+            for sizes, seed, settings in missing:
+                self._trained(dict(settings), seed, sizes)
+            return
+        shapes = Counter("-".join(map(str, p[0])) for p in missing)
+        self.say(
+            f"training {len(missing)} networks on {workers} workers: "
+            + ", ".join(f"{n} x {shape}" for shape, n in shapes.items())
+        )
+        parallel = Parallel(n_jobs=workers, return_as="generator_unordered")
+        tasks = (
+            delayed(_train)(p, self.train, self.test, self.epochs, self.engine)
+            for p in missing
+        )
+        for key, net, seconds in parallel(tasks):
+            self.networks[key] = net
+            self.training_seconds[_describe(*key)] = seconds
+            self.say(f"trained {_describe(*key)} in {seconds:.1f} s")
+
+    def _trained(
+        self, settings: dict[str, Any], seed: int | None,
+        sizes: tuple[int, ...] = STUDY_SIZES,
+    ) -> Any:  # fmt: skip
+        """A sigmoid network of ``sizes`` trained with ``settings`` (``init``,
+        ``cost``, ``learning_rate``, ``l2``) and ``seed``, once per run."""
         seed = self.seed if seed is None else seed
-        key = ("784-30-10", seed, tuple(sorted(settings.items())))
+        key = self.plan(sizes, settings, seed)
         if key not in self.networks:
-            if dict(settings) == STUDY_SETTINGS:
-                self.say(
-                    f"training the study network (seed {seed}): 784-30-10, sigmoid, "
-                    f"quadratic cost, batch 10, learning rate 3.0, N(0, 1) "
-                    f"initialisation"
-                )
-            else:
-                described = ", ".join(f"{k} {v}" for k, v in settings.items())
-                self.say(f"training 784-30-10 (seed {seed}): {described}, batch 10")
-            net = Network(
-                [784, 30, 10], init=settings["init"], seed=seed, class_names=DIGITS
-            )
-            net.fit(
-                *self.train,
-                epochs=self.epochs,
-                batch_size=10,
-                learning_rate=settings["learning_rate"],
-                cost=settings["cost"],
-                l2=settings["l2"],
-                validation_data=self.test,
+            self.say(f"training {_describe(*key)}")
+            _, net, seconds = _train(
+                key, self.train, self.test, self.epochs, self.engine,
                 progress=not self.quiet,
-                engine=self.engine,
-                snapshots=SnapshotRecorder(every_epochs=1),
-            )
+            )  # fmt: skip
+            self.training_seconds[_describe(*key)] = seconds
             self.networks[key] = net
         return self.networks[key]
+
+
+def _describe(sizes: tuple[int, ...], seed: int, settings: tuple) -> str:
+    """``784-30-10 (seed 0)``, with the settings when they are not the study's."""
+    name = "-".join(map(str, sizes)) + f" (seed {seed}"
+    if dict(settings) != STUDY_SETTINGS:
+        name += ", " + ", ".join(f"{k} {v}" for k, v in settings)
+    return name + ")"
+
+
+def _train(
+    key: tuple[Any, ...], train: Any, test: Any, epochs: int, engine: str,
+    progress: bool = False,
+) -> tuple[tuple[Any, ...], Any, float]:  # fmt: skip
+    """Train the network ``key`` names, recording its weights after every
+    epoch; returns (key, network, seconds). Runs in a worker or here."""
+    from ..analysis import SnapshotRecorder
+    from ..network import Network
+
+    sizes, seed, settings = key
+    settings = dict(settings)
+    start = time.perf_counter()
+    net = Network(list(sizes), init=settings["init"], seed=seed, class_names=DIGITS)
+    net.fit(
+        *train,
+        epochs=epochs,
+        batch_size=10,
+        learning_rate=settings["learning_rate"],
+        cost=settings["cost"],
+        l2=settings["l2"],
+        validation_data=test,
+        progress=progress,
+        engine=engine,
+        snapshots=SnapshotRecorder(every_epochs=1),
+    )
+    return key, net, time.perf_counter() - start
 
 
 def load_data(data: str | os.PathLike, quick: bool):

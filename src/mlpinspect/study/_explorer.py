@@ -28,7 +28,7 @@ def explorer_section(ctx: Context) -> Section:
     )
     ctx.files["explorer.html"] = path
     size = path.stat().st_size
-    section = Section("explorer", "10. Explore it yourself")
+    section = Section("explorer", "12. Explore it yourself")
     section.numbers.update(file="explorer.html", n_examples=n, bytes=size)
     section.paragraph(
         f"[explorer.html](explorer.html), beside this report, is the study network "
@@ -39,3 +39,7 @@ def explorer_section(ctx: Context) -> Section:
         f"linked."
     )
     return section
+
+
+explorer_section.after_all = True  # type: ignore[attr-defined]
+"""Written last, after the essay's claims, so it closes the report."""

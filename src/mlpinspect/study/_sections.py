@@ -16,8 +16,18 @@ from typing import Any
 
 import numpy as np
 
-from ..experiments import STUDY_COMPARISON, hidden_size_sweep
-from ._context import Context
+from ..experiments import STUDY_COMPARISON, SweepResult
+from ._claims import (
+    NOISY,
+    claims_markdown,
+    count,
+    essay_claims,
+    most_negative_sentence,
+    pct,
+    sweep_sentences,
+    sweep_summary,
+)
+from ._context import STUDY_SETTINGS, STUDY_SIZES, Context
 
 __all__ = ["SECTIONS", "Section"]
 
@@ -67,8 +77,31 @@ def _fmt_units(indices: Sequence[int], values: Sequence[float]) -> str:
     return ", ".join(f"{int(i)} ({v:+.2f})" for i, v in zip(indices, values))
 
 
-def _pct(value: float, decimals: int = 2) -> str:
-    return f"{100 * value:.{decimals}f}%"
+_pct = pct
+
+
+def _sweep_sizes(hidden: int) -> tuple[int, ...]:
+    return (STUDY_SIZES[0], hidden, STUDY_SIZES[-1])
+
+
+def planned_networks(ctx: Context) -> list[tuple[Any, ...]]:
+    """Every network the sections will train, as :meth:`Context.plan` keys:
+    the study network of each seed the sweep and the seeds section use, the
+    comparison's trainings and the two-hidden-layer network."""
+    seeds = {ctx.seed, *(ctx.seed + i for i in range(SEED_COUNT))}
+    if STUDY_SIZES[1] in ctx.sweep_sizes:
+        seeds |= {ctx.seed + i for i in range(ctx.sweep_seeds)}
+    plans = [ctx.plan(TWO_HIDDEN, STUDY_SETTINGS, ctx.seed)]
+    plans += [ctx.plan(STUDY_SIZES, STUDY_SETTINGS, s) for s in sorted(seeds)]
+    plans += [
+        ctx.plan(STUDY_SIZES, dict(c), ctx.seed) for c in STUDY_COMPARISON.values()
+    ]
+    plans += [
+        ctx.plan(_sweep_sizes(h), STUDY_SETTINGS, ctx.seed + i)
+        for h in sorted(ctx.sweep_sizes, reverse=True)  # the longest first
+        for i in range(ctx.sweep_seeds)
+    ]
+    return list(dict.fromkeys(plans))
 
 
 # -- 1. the study network --------------------------------------------------------------
@@ -79,6 +112,7 @@ def study_network(ctx: Context) -> Section:
     from .. import plotting
 
     X_test, y_test = ctx.test
+    ctx.prefetch(planned_networks(ctx))  # every training of the run, in parallel
     net = ctx.study_network()
     history = net.history
     mlp = net.to_mlp()
@@ -231,11 +265,10 @@ def usage_section(ctx: Context) -> Section:
     )
     section.numbers["negative_share"] = {str(d): float(shares[d]) for d in range(10)}
     section.numbers["units_in_between_mean"] = float(np.mean(partly))
-    worst = int(np.argmax(shares))
     section.paragraph(
-        f"The digit whose output leans most on units that argue against it is "
-        f"{worst}: {_pct(shares[worst], 0)} of its contribution mass is negative "
-        f"(the essay found '8' built mostly from features it dislikes)."
+        most_negative_sentence(section.numbers["negative_share"])
+        + " Whether the essay's '8' is built mostly from features it dislikes: "
+        "see the last section."
     )
     section.figure(
         "class-contributions",
@@ -530,29 +563,47 @@ def units_forming(ctx: Context) -> Section:
 
 
 def sweep_section(ctx: Context) -> Section | None:
-    """The hidden-size sweep over several seeds (none when no sizes are given)."""
+    """The hidden-size sweep over several seeds (none when no sizes are given).
+
+    Every network comes from the context, trained once per run with the
+    others (:func:`planned_networks`): a 30-unit network of the sweep has the
+    study network's settings, so it *is* ``ctx.study_network(seed)``."""
     from .. import plotting
+    from ..experiments import STUDY_SWEEP_REFERENCE
 
     if not ctx.sweep_sizes:
         return None
     seeds = list(range(ctx.seed, ctx.seed + ctx.sweep_seeds))
-    ctx.say(f"hidden-size sweep: sizes {list(ctx.sweep_sizes)}, seeds {seeds}")
-    sweep = hidden_size_sweep(
-        ctx.sweep_sizes,
-        seeds,
-        train=ctx.train,
-        test=ctx.test,
-        epochs=ctx.epochs,
-        n_jobs=ctx.n_jobs,
-        progress=not ctx.quiet,
-        engine=ctx.engine,
-    )
+    study_size = STUDY_SIZES[1]
+    accuracy = np.array(
+        [
+            [ctx.network(_sweep_sizes(h), seed=s).history.validation_accuracy[-1]
+             for s in seeds]
+            for h in ctx.sweep_sizes
+        ]
+    )  # fmt: skip
+    sweep = SweepResult(
+        sizes=tuple(ctx.sweep_sizes),
+        seeds=tuple(seeds),
+        accuracy=accuracy,
+        reference=dict(STUDY_SWEEP_REFERENCE),
+        settings={
+            "epochs": ctx.epochs, "batch_size": 10, **STUDY_SETTINGS,
+            "activation": "sigmoid", "engine": ctx.engine,
+            "n_train": len(ctx.train[1]), "n_test": len(ctx.test[1]),
+        },
+    )  # fmt: skip
     section = Section("sweep", "8. How small can the hidden layer be?")
     section.numbers.update(sweep.to_dict())
-    n_seeds = len(seeds)
     section.paragraph(
-        f"784-h-10 networks, {n_seeds} seed{'s' if n_seeds != 1 else ''} each, "
-        f"beside the essay's single runs on the full MNIST."
+        f"784-h-10 networks, {count(len(seeds), 'seed')} each, beside the essay's "
+        f"single runs on the full MNIST"
+        + (
+            f". The {study_size}-unit networks are the study network's trainings "
+            f"(seed {seeds[0]} is section 1's network)."
+            if study_size in ctx.sweep_sizes
+            else "."
+        )
     )
     section.table(
         ["hidden units", "mean", "std", "min", "max", "essay (one run)"],
@@ -568,10 +619,14 @@ def sweep_section(ctx: Context) -> Section | None:
             for r in section.numbers["results"]
         ],
     )
+    section.paragraph(
+        " ".join([sweep_summary(section.numbers), *sweep_sentences(section.numbers)])
+    )
     section.figure(
         "sweep",
         plotting.plot_sweep(sweep),
-        "Test accuracy against hidden units: mean and range over seeds.",
+        f"Test accuracy against hidden units: mean and range over "
+        f"{count(len(seeds), 'seed')}.",
     )
     return section
 
@@ -802,6 +857,111 @@ def _notable_unit(atlas: Any) -> int:
     return int(np.argmax(atlas.active_share))
 
 
+# -- 10. two hidden layers ------------------------------------------------------------
+
+TWO_HIDDEN = (784, 16, 16, 10)
+"""The 3Blue1Brown network the essay points at."""
+
+
+def two_hidden_section(ctx: Context) -> Section:
+    """The 784-16-16-10 network: its first layer's weight images, its second
+    layer in input space (effective weights) and the second layer's preferred
+    inputs."""
+    from .. import plotting
+    from ..analysis import effective_weights, preferred_input, smoothness
+
+    net = ctx.network(TWO_HIDDEN)
+    ctx.say(
+        "the 784-16-16-10 network: first layer, effective weights, preferred inputs"
+    )
+    mlp = net.to_mlp()
+    accuracy = net.score(*ctx.test)
+    effective = effective_weights(mlp, layer=1)
+    first = smoothness(mlp, layer=0).mean
+    second = smoothness(effective.images()).mean
+    preferred = preferred_input(mlp, list(range(16)), layer=1, box=(0, 1), seed=0)
+    W1, b1 = mlp.layers[1].weight, mlp.layers[1].bias
+    bound = b1 + np.maximum(W1, 0).sum(axis=1)
+    reached = np.asarray(preferred.activation, dtype=float)
+    ctx.files["two-hidden-network.npz"] = net.save(ctx.out / "two-hidden-network.npz")
+    section = Section("two_hidden", "10. Two hidden layers: the 784-16-16-10 network")
+    section.numbers.update(
+        test_accuracy=accuracy,
+        smoothness=[first, second],
+        effective_exact=bool(effective.exact),
+        preferred_reached=reached.tolist(),
+        preferred_bound=bound.tolist(),
+        preferred_at_bound=int(np.sum(reached >= 0.99 * bound)),
+    )  # fmt: skip
+    section.paragraph(
+        f"The essay points at 3Blue1Brown's network: two hidden layers of 16 "
+        f"sigmoid units. Trained here as the study network is (seed {ctx.seed}, "
+        f"the same settings and epochs), it reaches **{pct(accuracy)}** test "
+        f"accuracy. A first-layer unit is drawn as its 784 weights; a second-layer "
+        f"unit has 16 incoming weights, so it is drawn in input space two ways: "
+        f"its effective weights (the product of the two weight matrices, ignoring "
+        f"the sigmoid in between) and its preferred input (the image with pixels in "
+        f"[0, 1] and the size of a real digit that drives its pre-activation "
+        f"highest, found by gradient ascent through the real network)."
+    )
+    section.table(
+        ["layer", "drawn as", "mean smoothness"],
+        [
+            ["first hidden", "weights", f"{first:.2f}"],
+            ["second hidden", "effective weights", f"{second:.2f}"],
+        ],
+    )
+    at_bound = section.numbers["preferred_at_bound"]
+    section.paragraph(
+        f"Smoothness scores noise 0 and smooth blobs near 1; the report calls a "
+        f"layer 'almost random' below {NOISY}. The first layer scores "
+        f"{first:.2f}: {'almost random' if first < NOISY else 'structured'}. "
+        f"The preferred inputs of {at_bound} of the 16 second-layer units reach "
+        f"(within 1%) the largest pre-activation the unit can reach at all, its "
+        f"bias plus its positive weights: the unit is a vote over the first "
+        f"layer, and its preferred input is whatever speckle saturates that vote."
+    )
+    section.figure(
+        "two-hidden-first-layer",
+        plotting.plot_weight_images(mlp, layer=0),
+        "The 16 first-layer units' incoming weights.",
+    )
+    section.figure(
+        "two-hidden-effective",
+        plotting.plot_weight_images(mlp, layer=1, space="input"),
+        "The 16 second-layer units in input space: effective weights "
+        "(second weight matrix times first).",
+    )
+    section.figure(
+        "two-hidden-preferred",
+        plotting.plot_preferred_input(preferred, ncols=8),
+        "The preferred input of each second-layer unit, with the pre-activation "
+        "it reaches.",
+    )
+    return section
+
+
+# -- 11. the essay's claims -----------------------------------------------------------
+
+
+def claims_section(ctx: Context) -> Section:
+    """Each claim of the essay and whether it holds in this run, generated
+    from the numbers of the sections before."""
+    claims = essay_claims({"sections": ctx.numbers, "data": {"name": ctx.data_name}})
+    section = Section("claims", "11. The essay's claims, checked")
+    section.numbers["verdicts"] = {c["key"]: c["verdict"] for c in claims}
+    section.paragraph(
+        "Each sentence below is generated from the numbers of the sections above "
+        "(and written to results.json with them); the thresholds are stated with "
+        "each verdict."
+    )
+    section.paragraph(claims_markdown(claims))
+    return section
+
+
+claims_section.after_all = True  # type: ignore[attr-defined]
+
+
 SECTIONS: tuple[Callable[[Context], Section | None], ...] = (
     study_network,
     weights_as_pictures,
@@ -812,5 +972,7 @@ SECTIONS: tuple[Callable[[Context], Section | None], ...] = (
     units_forming,
     sweep_section,
     seeds_section,
+    two_hidden_section,
+    claims_section,
 )
 """The report's sections, in order."""
