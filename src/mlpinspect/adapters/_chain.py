@@ -4,7 +4,7 @@ Framework adapters (PyTorch, Keras, ONNX, JAX, scikit-learn pipelines) read a
 model as a chain of steps: linear layers, activations, flattening, no-ops and
 affine pieces that are not layers of their own (batch normalisation in
 evaluation mode, ``x * 2 - 1`` or ``(x - mean) / std`` in a forward, a
-scaler or a PCA before the network). :func:`build_mlp` folds that chain into
+scaler or a PCA before the network). ``build_mlp`` folds that chain into
 :class:`~mlpinspect.Dense` layers, one per linear layer, and refuses chains an
 MLP cannot express, naming the offending step.
 

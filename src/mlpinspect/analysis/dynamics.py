@@ -135,8 +135,10 @@ class UnitDynamics:
         return int(self.times.shape[0])
 
     def mean(self, quantity: str) -> np.ndarray:
-        """The mean over units of ``quantity`` (one of :data:`QUANTITIES`) at
-        each snapshot, NaN entries skipped: shape ``(n,)``."""
+        """The mean over units of ``quantity`` (``"cosine_to_init"``,
+        ``"relative_change"``, ``"cosine_to_final"``, ``"smoothness"`` or
+        ``"match_correlation"``) at each snapshot, NaN entries skipped: shape
+        ``(n,)``."""
         values = getattr(self, check_choice(quantity, "quantity", QUANTITIES))
         return np.array([nan_mean(row) for row in values])
 

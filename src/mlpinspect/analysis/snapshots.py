@@ -366,8 +366,8 @@ class Snapshots(Sequence):
 
     @property
     def times(self) -> np.ndarray:
-        """The time axis of the snapshots: :attr:`epochs` when known, else
-        :attr:`steps` (as floats); see :attr:`time_label`."""
+        """The time axis of the snapshots: ``epochs`` when known, else
+        ``steps`` (as floats); see :attr:`time_label`."""
         if self.epochs is not None:
             return self.epochs
         return _readonly(self.steps, np.float64)
@@ -748,7 +748,7 @@ class SnapshotRecorder:
     Give it to :meth:`mlpinspect.Network.fit` as ``snapshots=``: the weights
     are recorded at the start, every ``every_epochs`` epochs and/or every
     ``every_batches`` mini-batches, and at the end, and the result is
-    ``history.snapshots`` (also :attr:`snapshots`). For a training loop of
+    ``history.snapshots`` (also ``snapshots``). For a training loop of
     your own (PyTorch, Keras, ...), call :meth:`record` with the model
     whenever you like, then :meth:`close`, or use the recorder as a context
     manager.
@@ -909,7 +909,7 @@ class SnapshotRecorder:
         self._published = time.monotonic()
 
     def close(self, *, complete: bool = True) -> Snapshots:
-        """Finish the recording and return the snapshots (also :attr:`snapshots`).
+        """Finish the recording and return the snapshots (also ``snapshots``).
 
         With a ``path``, the file is renamed into place now. Closing again
         returns the same snapshots.
@@ -918,7 +918,7 @@ class SnapshotRecorder:
         ----------
         complete : bool, default True
             Whether the training ran to its end (``fit`` passes False when it
-            stops on an exception); kept as :attr:`Snapshots.complete`.
+            stops on an exception); kept as ``Snapshots.complete``.
 
         Raises
         ------

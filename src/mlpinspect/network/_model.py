@@ -847,7 +847,7 @@ class Network:
         name, shape and dtype of every array it implies are checked against
         the archive's directory before any array is decompressed, so a small
         file cannot make this allocate more than its arrays' declared size
-        (at most :data:`mlpinspect._io.MAX_EXPANSION` times the file's).
+        (at most 100 times the file's).
 
         Raises
         ------
