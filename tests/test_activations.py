@@ -280,5 +280,5 @@ def test_lrp_rules_for_hidden_layers_that_are_not_relu():
     # ... z+ and alpha-beta assume non-negative inputs, and say which layer breaks it.
     for rule in ("zplus", "alpha_beta"):
         with pytest.raises(InvalidParameterError, match=r"layer 0 uses 'gelu'.*"
-                           r"lrp_rule='epsilon'"):  # fmt: skip
+                           r"'epsilon'"):  # fmt: skip
             mlpinspect.attribute(mlp, X, 0, method="lrp", lrp_rule=rule)

@@ -56,7 +56,7 @@ def test_training_on_the_numpy_engine_imports_no_compiler():
     loaded = modules_after(
         "import numpy as np, mlpinspect\n"
         "net = mlpinspect.Network([2, 3, 2], seed=0)\n"
-        "net.fit(np.eye(2), [0, 1], epochs=1, progress=False)\n"
+        "net.fit(np.eye(2), [0, 1], epochs=1, progress=False, engine='numpy')\n"
     )
     assert not loaded & set(HEAVY), sorted(loaded & set(HEAVY))
 

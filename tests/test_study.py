@@ -447,7 +447,7 @@ def test_results_file_holds_every_number_and_the_report_says_what_it_says(quick_
     assert results["settings"]["engine"] in ("numpy", "numba")
     assert set(results["sections"]) == {
         "network", "weights", "top_units", "usage", "decision", "comparison",
-        "dynamics", "sweep", "seeds", "two_hidden", "claims",
+        "dynamics", "sweep", "seeds", "two_hidden", "claims", "explorer",
     }  # fmt: skip
     assert set(results["timing"]["sections"]) == set(results["sections"])
     # strict JSON: no NaN, no numpy types

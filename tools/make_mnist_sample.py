@@ -35,8 +35,9 @@ from pathlib import Path
 
 import numpy as np
 
+from mlpinspect._io import create_temp
 from mlpinspect.datasets import MNIST_SHA256, load_idx, save_idx
-from mlpinspect.datasets._idx import create_temp, decompressed_sha256
+from mlpinspect.datasets._idx import decompressed_sha256
 from mlpinspect.datasets._mnist import (
     MNIST_NAMES,
     NIELSEN_VALIDATION_START,

@@ -396,7 +396,13 @@ def unit_dynamics(
         cos0, change, _, _ = drift_rows(rows, start)
         out["cosine_to_init"][s] = cos0
         out["relative_change"][s] = change
-        out["cosine_to_final"][s] = drift_rows(rows, end[chosen])[0]
+        cos_final = drift_rows(rows, end[chosen])[0]
+        if s == n - 1:
+            # The final weights are their own final state: exactly 1 (rounding
+            # can give 1 - 1e-16, which would deny a unit its formation at a
+            # threshold of 1), NaN kept for units with NaN or zero weights.
+            cos_final = np.where(np.isnan(cos_final), np.nan, 1.0)
+        out["cosine_to_final"][s] = cos_final
         out["smoothness"][s] = neighbour_correlation(rows.reshape(k, *image_hw))
         out["match_correlation"][s] = _paired_correlation(rows, end[chosen])
         if accuracy is not None:

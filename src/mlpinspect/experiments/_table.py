@@ -129,7 +129,7 @@ class ExperimentTable:
         columns = list(_column_names(self.columns, "columns"))
         for record in records:
             columns.extend(k for k in record if k not in columns)
-        object.__setattr__(self, "records", records)
+        object.__setattr__(self, "records", tuple(records))
         object.__setattr__(self, "columns", tuple(columns))
         object.__setattr__(self, "networks", dict(self.networks))
 
