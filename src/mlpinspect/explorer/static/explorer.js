@@ -372,7 +372,9 @@
     });
   }
   function step(delta) {
-    const v = view.dataset.view;
+    // From the address itself: a key pressed before the last change has been
+    // drawn (hashchange fires later) still steps from where the page is going.
+    const v = parseHash();
     if (v === "layer") return;
     const n = SIZES[v]();
     location.hash = "#" + v + "/" + ((state[KEY_OF[v]] + delta + n) % n);
