@@ -724,3 +724,22 @@ def test_unwritable_or_unreadable_special_files(snaps):
         snaps.save("/proc/self/mem")
     with pytest.raises(ModelFileError, match="cannot be read"):
         Network.load("/proc/self/mem")
+
+
+def test_durations_are_not_counts_and_titles_are_text():
+    """Found by the fuzzer in a fresh environment: numpy registers timedelta64
+    as an integer, and explore's title went to str methods unchecked."""
+    import mlpinspect
+    from mlpinspect._validation import check_float, check_int
+
+    for value in (np.timedelta64(5, "s"), np.datetime64("2026-01-01")):
+        with pytest.raises(mlpinspect.InvalidParameterError, match="`n`"):
+            check_int(value, "n")
+        with pytest.raises(mlpinspect.InvalidParameterError, match="`x`"):
+            check_float(value, "x")
+    with pytest.raises(mlpinspect.InvalidParameterError, match="`chunk_size`"):
+        mlpinspect.linear_cka(np.eye(3), np.eye(3), chunk_size=np.timedelta64(5, "s"))
+    layers = [mlpinspect.Dense(np.eye(2), np.zeros(2), a) for a in ("relu", "softmax")]
+    mlp = mlpinspect.MLP(layers)
+    with pytest.raises(mlpinspect.InvalidParameterError, match="`title`"):
+        mlpinspect.explore(mlp, np.eye(2), [0, 1], title=True)

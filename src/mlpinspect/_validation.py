@@ -60,7 +60,9 @@ def check_int(
     maximum: int | None = None,
 ) -> int:
     """Return ``value`` as an ``int`` after checking its type and range."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+    if isinstance(value, (bool, np.timedelta64, np.datetime64)) or not isinstance(
+        value, numbers.Integral
+    ):  # numpy's timedelta64 registers as an integer: a duration is not a count
         raise InvalidParameterError(
             f"`{name}` must be an integer; got {_describe(value)}"
         )
@@ -81,7 +83,9 @@ def check_float(
     strict_minimum: bool = False,
 ) -> float:
     """Return ``value`` as a finite ``float`` after checking its range."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+    if isinstance(value, (bool, np.timedelta64, np.datetime64)) or not isinstance(
+        value, numbers.Real
+    ):
         raise InvalidParameterError(
             f"`{name}` must be a real number; got {_describe(value)}"
         )

@@ -721,6 +721,9 @@ def _selectivity(
         return np.full(units, np.nan), preferred
     top = means[best, np.arange(units)]
     rest = (means.sum(axis=0) - top) / (means.shape[0] - 1)
+    # A mean cannot be below the minimum; summation rounding can put it 1 ulp
+    # under, which would push the index past 1 when the spread is tiny.
+    rest = np.maximum(rest, minimum)
     return nan_divide(top - rest, top + rest - 2.0 * minimum), preferred
 
 

@@ -312,6 +312,10 @@ def build_payload(
     layer = _hidden_layer(mlp)
     k = check_int(k, "k", minimum=1)
     n_examples = check_int(n_examples, "n_examples", minimum=1)
+    if title is not None and not isinstance(title, str):
+        raise InvalidParameterError(
+            f"`title` must be a str or None; got {type(title).__name__}"
+        )
     methods = _check_methods(methods)
     inputs = check_input(mlp, X, "X", dtype=np.float64)
     if inputs.feature_names is not None and mlp.feature_names is None:
