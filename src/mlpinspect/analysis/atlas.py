@@ -721,9 +721,11 @@ def _selectivity(
         return np.full(units, np.nan), preferred
     top = means[best, np.arange(units)]
     rest = (means.sum(axis=0) - top) / (means.shape[0] - 1)
-    # A mean cannot be below the minimum; summation rounding can put it 1 ulp
-    # under, which would push the index past 1 when the spread is tiny.
-    rest = np.maximum(rest, minimum)
+    # minimum <= rest <= top holds exactly; rounding of the sums can break it
+    # by an ulp, which pushes the index outside [0, 1] when the spread is tiny.
+    # A constant unit then has top == rest == minimum: no selectivity (NaN).
+    top = np.maximum(top, minimum)
+    rest = np.minimum(np.maximum(rest, minimum), top)
     return nan_divide(top - rest, top + rest - 2.0 * minimum), preferred
 
 
