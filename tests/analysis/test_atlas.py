@@ -262,14 +262,14 @@ def test_class_means_and_selectivity_equal_the_definition(data, task):
             continue
         best = present[:, u].max()
         rest = (present[:, u].sum() - best) / (present.shape[0] - 1)
-        # a mean is never below the minimum (rounding can say otherwise)
-        best = max(best, lo[u])
-        rest = min(max(rest, lo[u]), best)
-        den = best + rest - 2 * lo[u]
-        if den == 0:
+        # measured from the minimum: lo <= rest <= best (rounding can say
+        # otherwise by an ulp), then (a - b) / (a + b)
+        a = max(best - lo[u], 0.0)
+        b = min(max(rest - lo[u], 0.0), a)
+        if a + b == 0:
             assert np.isnan(atlas.selectivity[u])
         else:
-            assert atlas.selectivity[u] == pytest.approx((best - rest) / den, abs=1e-9)
+            assert atlas.selectivity[u] == pytest.approx((a - b) / (a + b), abs=1e-9)
             assert -1e-9 <= atlas.selectivity[u] <= 1 + 1e-9
 
 

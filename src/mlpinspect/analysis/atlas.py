@@ -722,11 +722,13 @@ def _selectivity(
     top = means[best, np.arange(units)]
     rest = (means.sum(axis=0) - top) / (means.shape[0] - 1)
     # minimum <= rest <= top holds exactly; rounding of the sums can break it
-    # by an ulp, which pushes the index outside [0, 1] when the spread is tiny.
-    # A constant unit then has top == rest == minimum: no selectivity (NaN).
-    top = np.maximum(top, minimum)
-    rest = np.minimum(np.maximum(rest, minimum), top)
-    return nan_divide(top - rest, top + rest - 2.0 * minimum), preferred
+    # by an ulp. A constant unit has top == rest == minimum: no selectivity.
+    # Measured from the minimum first: (top - rest) / (top + rest - 2 minimum)
+    # as (a - b) / (a + b) with 0 <= b <= a, which rounding cannot push outside
+    # [0, 1] (the direct form cancels when the spread is tiny).
+    a = np.maximum(top - minimum, 0.0)
+    b = np.minimum(np.maximum(rest - minimum, 0.0), a)
+    return nan_divide(a - b, a + b), preferred
 
 
 def _duplicates(correlation: np.ndarray, threshold: float) -> np.ndarray:
