@@ -210,7 +210,22 @@ def essay_claims(results: Mapping[str, Any]) -> list[dict[str, str]]:
     s = results["sections"]
     full = results.get("data", {}).get("name") == "mnist"
     where = "" if full else " (on the bundled sample, not the full MNIST)"
-    out = []
+    comparison = s.get("comparison", {})
+    first = next(iter(comparison.values()), None)
+    return [
+        *_accuracy_claim(s, where),
+        *_pictures_claim(first),
+        *_top_k_claim(s),
+        *_usage_claims(s.get("usage")),
+        *_smaller_claim(s.get("sweep")),
+        *_init_claim(comparison),
+        *_two_hidden_claim(s.get("two_hidden"), first),
+    ]
+
+
+def _accuracy_claim(s: Mapping[str, Any], where: str) -> list[dict[str, str]]:
+    """The essay's about 95%."""
+    out: list[dict[str, str]] = []
     if "network" in s:
         acc = s["network"]["test_accuracy"]
         holds = round(100 * acc) == round(100 * ESSAY_ACCURACY)
@@ -222,8 +237,12 @@ def essay_claims(results: Mapping[str, Any]) -> list[dict[str, str]]:
                 f"{'rounds' if holds else 'does not round'} to the essay's 95%.",
             )
         )
-    comparison = s.get("comparison", {})
-    first = next(iter(comparison.values()), None)
+    return out
+
+
+def _pictures_claim(first: Mapping[str, Any] | None) -> list[dict[str, str]]:
+    """'The weights look almost random.'"""
+    out: list[dict[str, str]] = []
     if first is not None:
         cos, smooth = first["mean_cosine_to_init"], first["smoothness"]
         still = cos >= STILL_RANDOM
@@ -245,6 +264,12 @@ def essay_claims(results: Mapping[str, Any]) -> list[dict[str, str]]:
                 f"random start).",
             )
         )
+    return out
+
+
+def _top_k_claim(s: Mapping[str, Any]) -> list[dict[str, str]]:
+    """Ranking by weight agrees with ranking by contribution."""
+    out: list[dict[str, str]] = []
     if "top_units" in s:
         overlap = s["top_units"]["top3_overlap_mean"]
         verdict = (
@@ -260,7 +285,12 @@ def essay_claims(results: Mapping[str, Any]) -> list[dict[str, str]]:
                 f"the test images (holds from 4.8 of 6, in part from 2.4).",
             )
         )
-    usage = s.get("usage")
+    return out
+
+
+def _usage_claims(usage: Mapping[str, Any] | None) -> list[dict[str, str]]:
+    """Features used in part, negatively, and the '8' built from disliked units."""
+    out: list[dict[str, str]] = []
     if usage is not None:
         between = usage["units_in_between_mean"]
         out.append(
@@ -303,7 +333,12 @@ def essay_claims(results: Mapping[str, Any]) -> list[dict[str, str]]:
                     f" than half), {place} of the ten digits.",
                 )
             )
-    sweep = s.get("sweep")
+    return out
+
+
+def _smaller_claim(sweep: Mapping[str, Any] | None) -> list[dict[str, str]]:
+    """Smaller hidden layers, against the essay's runs."""
+    out: list[dict[str, str]] = []
     if sweep is not None and any(r.get("reference") for r in sweep["results"]):
         places = [
             position(r["reference"], r["min"], r["max"])
@@ -322,6 +357,12 @@ def essay_claims(results: Mapping[str, Any]) -> list[dict[str, str]]:
                 " ".join([sweep_summary(sweep), *sweep_sentences(sweep)]),
             )
         )
+    return out
+
+
+def _init_claim(comparison: Mapping[str, Any]) -> list[dict[str, str]]:
+    """Initialisation and regularisation change what is learned."""
+    out: list[dict[str, str]] = []
     if len(comparison) >= 2:
         (n1, a), (n2, b) = list(comparison.items())[:2]
         smoother = b["smoothness"] > a["smoothness"]
@@ -340,7 +381,14 @@ def essay_claims(results: Mapping[str, Any]) -> list[dict[str, str]]:
                 f"{num(b['mean_cosine_to_init'])}.",
             )
         )
-    two = s.get("two_hidden")
+    return out
+
+
+def _two_hidden_claim(
+    two: Mapping[str, Any] | None, first: Mapping[str, Any] | None
+) -> list[dict[str, str]]:
+    """The 784-16-16-10 first layer is just as noisy."""
+    out: list[dict[str, str]] = []
     if two is not None:
         smooth = two["smoothness"][0]
         mine = first["smoothness"] if first is not None else None
