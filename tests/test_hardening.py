@@ -743,3 +743,15 @@ def test_durations_are_not_counts_and_titles_are_text():
     mlp = mlpinspect.MLP(layers)
     with pytest.raises(mlpinspect.InvalidParameterError, match="`title`"):
         mlpinspect.explore(mlp, np.eye(2), [0, 1], title=True)
+
+
+def test_max_sensitivity_norm_given_an_array():
+    """Found by the fuzzer in a fresh environment: an array as ``norm``."""
+    import mlpinspect
+
+    layers = [mlpinspect.Dense(np.eye(2), np.zeros(2), a) for a in ("relu", "softmax")]
+    mlp = mlpinspect.MLP(layers)
+    with pytest.raises(mlpinspect.InvalidParameterError, match="`norm`"):
+        mlpinspect.max_sensitivity(
+            mlp, np.eye(2), 0, method="gradient", norm=np.array([], dtype=bool)
+        )

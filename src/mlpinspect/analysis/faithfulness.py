@@ -345,10 +345,16 @@ def _check_norm(norm: Any) -> Any:
     if isinstance(norm, str):
         check_choice(norm, "norm", ("fro",))
         return 2
-    if norm in (1, 2, np.inf):
+    # Only plain numbers are compared: `norm in (...)` on an array would ask
+    # the array for its truth value.
+    if (
+        isinstance(norm, (int, float, np.integer, np.floating))
+        and not isinstance(norm, bool)
+        and norm in (1, 2, np.inf)
+    ):
         return norm
     raise InvalidParameterError(
-        f"`norm` must be 'fro', 1, 2 or numpy.inf; got {norm!r}"
+        f"`norm` must be 'fro', 1, 2 or numpy.inf; got {norm!r:.60}"
     )
 
 
