@@ -79,6 +79,9 @@ class Context:
     results : dict
         What earlier sections computed and later ones use (the study
         network, its MLP view, ...), by name.
+    watched : set or None
+        The networks (:meth:`plan` keys) trained with a per-epoch history and
+        snapshots (:meth:`watch`); None watches every network.
     """
 
     train: tuple[np.ndarray, np.ndarray]
@@ -99,6 +102,7 @@ class Context:
     data_name: str = ""
     numbers: dict[str, Any] = field(default_factory=dict)
     training_seconds: dict[str, float] = field(default_factory=dict)
+    watched: set[Any] | None = None  # None: watch every network
 
     def study_network(self, seed: int | None = None) -> Any:
         """The essay's 784-30-10 network trained with ``seed`` (default: the
@@ -139,6 +143,18 @@ class Context:
         """The key of one training: what :meth:`prefetch` takes."""
         return (tuple(sizes), seed, tuple(sorted(settings.items())))
 
+    def watch(self, plans: list[tuple[Any, ...]]) -> None:
+        """Record the per-epoch history (cost and accuracy on the training and
+        test data) and weight snapshots of the networks ``plans`` name (what a
+        section plots over training or saves); the others are evaluated once,
+        when trained, which is all their sections read. Watching does not
+        change the trained network. Until this is called, every network is
+        watched."""
+        self.watched = {*(self.watched or ()), *plans}
+
+    def _watching(self, key: tuple[Any, ...]) -> bool:
+        return self.watched is None or key in self.watched
+
     def prefetch(self, plans: list[tuple[Any, ...]]) -> None:
         """Train every planned network not trained yet, ``n_jobs`` at a time
         (joblib processes), so that the sections later find them ready.
@@ -162,7 +178,9 @@ class Context:
         )
         parallel = Parallel(n_jobs=workers, return_as="generator_unordered")
         tasks = (
-            delayed(_train)(p, self.train, self.test, self.epochs, self.engine)
+            delayed(_train)(
+                p, self.train, self.test, self.epochs, self.engine, self._watching(p)
+            )
             for p in missing
         )
         for key, net, seconds in parallel(tasks):
@@ -182,7 +200,7 @@ class Context:
             self.say(f"training {_describe(*key)}")
             _, net, seconds = _train(
                 key, self.train, self.test, self.epochs, self.engine,
-                progress=not self.quiet,
+                self._watching(key), progress=not self.quiet,
             )  # fmt: skip
             self.training_seconds[_describe(*key)] = seconds
             self.networks[key] = net
@@ -199,10 +217,15 @@ def _describe(sizes: tuple[int, ...], seed: int, settings: tuple) -> str:
 
 def _train(
     key: tuple[Any, ...], train: Any, test: Any, epochs: int, engine: str,
-    progress: bool = False,
+    watch: bool = True, progress: bool = False,
 ) -> tuple[tuple[Any, ...], Any, float]:  # fmt: skip
-    """Train the network ``key`` names, recording its weights after every
-    epoch; returns (key, network, seconds). Runs in a worker or here."""
+    """Train the network ``key`` names; returns (key, network, seconds). Runs
+    in a worker or here.
+
+    ``watch``: record the cost and accuracy on the training and test data and
+    the weights after every epoch (``history``, ``history.snapshots``);
+    otherwise the history holds only the epochs' times, which costs nothing
+    beyond the training itself."""
     from ..analysis import SnapshotRecorder
     from ..network import Network
 
@@ -217,10 +240,11 @@ def _train(
         learning_rate=settings["learning_rate"],
         cost=settings["cost"],
         l2=settings["l2"],
-        validation_data=test,
+        validation_data=test if watch else None,
+        monitor=watch,
         progress=progress,
         engine=engine,
-        snapshots=SnapshotRecorder(every_epochs=1),
+        snapshots=SnapshotRecorder(every_epochs=1) if watch else None,
     )
     return key, net, time.perf_counter() - start
 

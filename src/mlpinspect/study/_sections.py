@@ -104,6 +104,19 @@ def planned_networks(ctx: Context) -> list[tuple[Any, ...]]:
     return list(dict.fromkeys(plans))
 
 
+def watched_networks(ctx: Context) -> list[tuple[Any, ...]]:
+    """The networks whose per-epoch history and snapshots a section reads or
+    saves: the study network (its training curves), the comparison's
+    trainings (how their units form) and the two-hidden-layer network (saved
+    with its history). The sweep and the seeds section read only trained
+    networks."""
+    plans = [ctx.plan(STUDY_SIZES, STUDY_SETTINGS, ctx.seed)]
+    plans += [
+        ctx.plan(STUDY_SIZES, dict(c), ctx.seed) for c in STUDY_COMPARISON.values()
+    ]
+    return [*plans, ctx.plan(TWO_HIDDEN, STUDY_SETTINGS, ctx.seed)]
+
+
 # -- 1. the study network --------------------------------------------------------------
 
 
@@ -112,6 +125,7 @@ def study_network(ctx: Context) -> Section:
     from .. import plotting
 
     X_test, y_test = ctx.test
+    ctx.watch(watched_networks(ctx))
     ctx.prefetch(planned_networks(ctx))  # every training of the run, in parallel
     net = ctx.study_network()
     history = net.history
@@ -577,8 +591,7 @@ def sweep_section(ctx: Context) -> Section | None:
     study_size = STUDY_SIZES[1]
     accuracy = np.array(
         [
-            [ctx.network(_sweep_sizes(h), seed=s).history.validation_accuracy[-1]
-             for s in seeds]
+            [ctx.network(_sweep_sizes(h), seed=s).score(*ctx.test) for s in seeds]
             for h in ctx.sweep_sizes
         ]
     )  # fmt: skip
