@@ -1,5 +1,7 @@
 """The study's last section: its network as an interactive page,
-``explorer.html`` (see :func:`mlpinspect.explore`), beside the report."""
+``explorer.html`` (see :func:`mlpinspect.explore`), beside the report. It is
+written in parallel with the other sections and closes the report, after the
+essay's claims."""
 
 from __future__ import annotations
 
@@ -39,7 +41,3 @@ def explorer_section(ctx: Context) -> Section:
         f"linked."
     )
     return section
-
-
-explorer_section.after_all = True  # type: ignore[attr-defined]
-"""Written last, after the essay's claims, so it closes the report."""

@@ -6,8 +6,8 @@ a time) and shares the study network; the sections after it only read the
 context, so they run in worker processes (joblib), each rendering its own
 figures to PNG there, which is where most of a section's time goes. A section
 marked ``after_all`` (the essay's claims) needs the numbers of all the others
-and runs last, here. Sections come back in report order, whatever order they
-finish in.
+and runs once they are done, here. Sections come back in the order given,
+whatever order they finish in.
 """
 
 from __future__ import annotations
@@ -50,35 +50,39 @@ def _run_one(make: Callable[[Context], Any], ctx: Context) -> tuple[Any, dict, f
 def run_sections(
     ctx: Context, sections: Sequence[Callable[[Context], Any]]
 ) -> Iterator[tuple[Section, float]]:
-    """Yield ``(section, seconds)`` for each section that has content, in
-    order; figures are PNG bytes."""
+    """Yield ``(section, seconds)`` for each section that has content, in the
+    order of ``sections``; figures are PNG bytes."""
     if not sections:
         return
     first, rest = sections[0], list(sections[1:])
     last = [s for s in rest if getattr(s, "after_all", False)]
     middle = [s for s in rest if s not in last]
-    section, files, seconds = _run_one(first, ctx)
-    ctx.files.update(files)
-    if section is not None:
-        ctx.numbers[section.key] = section.numbers
-        yield section, seconds
+    done: dict[int, tuple[Any, dict, float]] = {0: _run_one(first, ctx)}
+    _collect(ctx, done[0])
     from joblib import Parallel, delayed, effective_n_jobs
 
     workers = max(1, min(effective_n_jobs(ctx.n_jobs), len(middle)))
     if workers > 1 and middle:
         ctx.say(f"the next {len(middle)} sections on {workers} workers")
         parallel = Parallel(n_jobs=workers, return_as="generator")
-        done: Any = parallel(delayed(_run_one)(make, ctx) for make in middle)
+        ran: Any = parallel(delayed(_run_one)(make, ctx) for make in middle)
     else:
-        done = (_run_one(make, ctx) for make in middle)
-    for section, files, seconds in done:
-        ctx.files.update(files)
-        if section is not None:
-            ctx.numbers[section.key] = section.numbers
-            yield section, seconds
+        ran = (_run_one(make, ctx) for make in middle)
+    for make, outcome in zip(middle, ran):
+        done[sections.index(make)] = outcome
+        _collect(ctx, outcome)
     for make in last:
-        section, files, seconds = _run_one(make, ctx)
-        ctx.files.update(files)
+        done[sections.index(make)] = outcome = _run_one(make, ctx)
+        _collect(ctx, outcome)
+    for i in range(len(sections)):
+        section, _, seconds = done[i]
         if section is not None:
-            ctx.numbers[section.key] = section.numbers
             yield section, seconds
+
+
+def _collect(ctx: Context, outcome: tuple[Any, dict, float]) -> None:
+    """Record a finished section's files and numbers in the context."""
+    section, files, _ = outcome
+    ctx.files.update(files)
+    if section is not None:
+        ctx.numbers[section.key] = section.numbers
