@@ -392,7 +392,9 @@ def plot_unit_profile(
     tabular = is_tabular(mlp.input_shape)
     vector = _unit_vectors(atlas)[unit]
     width_ratios = [1.0, max(2.0, 0.75 * k), 1.6]
-    fig = prepare_figure(fig, (min(16.0, sum(width_ratios) * 1.5 + 1.0), 4.8))
+    # At most 11.5 inches wide: a wider figure shrinks its labels below 8 px
+    # in a report or docs column.
+    fig = prepare_figure(fig, (min(11.5, sum(width_ratios) * 1.2 + 1.0), 4.8))
     # One grid on the figure given (nested subfigures would hide their axes
     # from a SubFigure's ``axes``).
     grid = fig.add_gridspec(1, 3, width_ratios=width_ratios)
@@ -452,7 +454,7 @@ def _example_tiles(axes: np.ndarray, atlas: UnitAtlas, unit: int, k: int) -> Non
             ax.set_xticks([])
             ax.set_yticks([])
             ax.set_title(
-                f"#{int(indices[unit, j])}\n{values[unit, j]:.3g}", fontsize="x-small"
+                f"#{int(indices[unit, j])}\n{values[unit, j]:.3g}", fontsize="small"
             )
         frame(axes[r, 0], POSITIVE_COLOR if r == 0 else NEGATIVE_COLOR, 2.0)
 
@@ -556,7 +558,7 @@ def _distribution(fig: FigureBase, spec: Any, atlas: UnitAtlas, unit: int) -> No
     ax.tick_params(axis="y", labelsize="x-small")
     si = atlas.selectivity[unit]
     ax.set_title(
-        f"Mean per class (selectivity {si:.2f})"
+        f"Mean per class\n(selectivity {si:.2f})"
         if np.isfinite(si)
         else "Mean per class",
         fontsize="small",

@@ -493,7 +493,7 @@ def plot_class_contributions(
     colorbar = check_bool(colorbar, "colorbar")
     table = np.asarray(cc.mean_contribution, dtype=np.float64)
     n_classes, n_sources = table.shape
-    size = (max(5.0, 0.32 * n_sources + 2.4), max(3.0, 0.32 * n_classes + 1.9))
+    size = (max(5.0, 0.3 * n_sources + 2.4), max(3.0, 0.32 * n_classes + 1.9))
     ax = single_axes(ax, fig, size)
     limit = symmetric_limit(table)
     im = show_signed(ax, table, limit, aspect="auto")

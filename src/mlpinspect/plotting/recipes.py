@@ -149,7 +149,7 @@ def _label_pixels(
             str(source),
             ha="center",
             va="center",
-            fontsize=5.5,
+            fontsize=6.5,
             color="white" if dark else "black",
         )
 
