@@ -417,3 +417,37 @@ def test_study_pages_agree_with_the_committed_results_file():
     study = (ROOT / "docs" / "guide" / "study_numbers.rst").read_text()
     for part in study_results.PARTS:
         assert f":part: {part}" in study
+
+
+def test_study_value_role_reads_one_number_of_the_committed_results():
+    pytest.importorskip("docutils")  # the docs extension; in the docs extra
+    sys.path.insert(0, str(ROOT / "docs" / "_ext"))
+    try:
+        import study_results
+    finally:
+        sys.path.remove(str(ROOT / "docs" / "_ext"))
+    from mlpinspect.study._results import load_results
+
+    results = load_results(ROOT / "docs" / "study-results" / "full-mnist.json")
+    first = results["sections"]["comparison"]["normal init, quadratic cost"]
+    text = "comparison/normal init, quadratic cost/mean_cosine_to_init|.2f"
+    assert study_results.study_value(results, text) == (
+        f"{first['mean_cosine_to_init']:.2f}"
+    )
+    accuracy = "comparison/normal init, quadratic cost/test_accuracy|.2%"
+    assert study_results.study_value(results, accuracy) == (
+        f"{100 * first['test_accuracy']:.2f}%"
+    )
+    with pytest.raises(KeyError):
+        study_results.study_value(results, "comparison/no such training/x|.2f")
+    with pytest.raises(ValueError, match="not a number"):
+        study_results.study_value(results, "comparison|.2f")
+    # every value the docs quote this way exists in the committed file
+    quoted = [
+        m.group(1)
+        for path in _doc_sources()
+        for m in re.finditer(r":study-value:`([^`]+)`", path.read_text())
+    ]
+    assert len(quoted) >= 7
+    for text in quoted:
+        study_results.study_value(results, text)

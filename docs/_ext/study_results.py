@@ -14,6 +14,13 @@ Parts: ``provenance``, ``network``, ``usage``, ``comparison``, ``sweep``,
 ``seeds``, ``two-hidden``, ``claims``. The build depends on the file, so
 committing a fresh run's results regenerates the pages; a part the file does
 not hold is a build error, not a silent gap.
+
+One number inside a sentence elsewhere in the docs comes from the same file
+(``study_results_file`` in ``conf.py``) through the ``study-value`` role: a
+path under the file's ``sections`` and a format::
+
+    the mean cosine is
+    :study-value:`comparison/normal init, quadratic cost/mean_cosine_to_init|.2f`
 """
 
 from __future__ import annotations
@@ -211,6 +218,38 @@ class StudyResults(Directive):
         return [container]
 
 
+def study_value(results: dict[str, Any], text: str) -> str:
+    """The number ``text`` names (``section/key/.../key|format``), formatted."""
+    path, _, spec = text.partition("|")
+    value: Any = results["sections"]
+    for key in path.split("/"):
+        value = value[key.strip()]
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        raise ValueError(f"{path} is {value!r}, not a number")
+    return format(value, spec)
+
+
+def study_value_role(
+    name: str, rawtext: str, text: str, lineno: int, inliner: Any,
+    options: Any = None, content: Any = None,
+) -> tuple[list[nodes.Node], list[nodes.Node]]:  # fmt: skip
+    """``:study-value:`section/key|format``` from the committed results file."""
+    env = inliner.document.settings.env
+    rel, path = env.relfn2path("/" + env.config.study_results_file)
+    env.note_dependency(rel)
+    try:
+        value = study_value(load_results(Path(path)), text)
+    except Exception as exc:  # a build error naming the file and the value
+        message = inliner.reporter.error(
+            f"study-value {text!r} in {env.config.study_results_file}: {exc!r}",
+            line=lineno,
+        )
+        return [inliner.problematic(rawtext, rawtext, message)], [message]
+    return [nodes.Text(value)], []
+
+
 def setup(app: Any) -> dict[str, Any]:
+    app.add_config_value("study_results_file", "study-results/full-mnist.json", "env")
     app.add_directive("study-results", StudyResults)
+    app.add_role("study-value", study_value_role)
     return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}
