@@ -270,6 +270,34 @@ def test_numba_engine_trains_the_same_network_as_numpy(
         np.testing.assert_allclose(b, a, rtol=tol, atol=tol)
 
 
+@pytest.mark.skipif(not HAS_NUMBA, reason="numba is not installed")
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("sizes", [[100, 70, 3], [100, 70, 80, 3], [100, 5, 3]])
+def test_numba_engine_matches_numpy_where_layers_call_blas_and_where_they_loop(
+    sizes, dtype
+):
+    """A layer with at least 60,000 multiply-adds per product (70 x 101 x 9)
+    calls BLAS, a smaller one runs compiled loops: both paths, side by side in
+    one network, train what the numpy engine trains."""
+    from mlpinspect.network._numba_engine import _BLAS_MIN
+
+    batch = 9
+    products = [n_out * (n_in + 1) * batch for n_in, n_out in zip(sizes, sizes[1:])]
+    assert min(products) < _BLAS_MIN and (max(products) >= _BLAS_MIN) == (
+        sizes[1] == 70
+    )
+    rng = np.random.default_rng(0)
+    X, y = rng.random((50, sizes[0])), rng.integers(0, 3, 50)
+    nets = {}
+    for engine in ("numpy", "numba"):
+        nets[engine] = net = Network(sizes, init="scaled", seed=1, dtype=dtype)
+        net.fit(X, y, epochs=2, batch_size=batch, learning_rate=0.5, l2=1.0,
+                monitor=False, progress=False, engine=engine)  # fmt: skip
+    tol = 1e-10 if dtype == np.float64 else 2e-4
+    for a, b in zip(nets["numpy"]._params, nets["numba"]._params):
+        np.testing.assert_allclose(b, a, rtol=tol, atol=tol)
+
+
 def test_numba_engine_says_how_to_install_it(monkeypatch):
     import sys
 

@@ -7,7 +7,9 @@ than in arithmetic. This module runs the same mini-batch SGD as one compiled
 function per epoch: the elementwise work (activations, their derivatives, the
 output error) is compiled loops, and the two products that carry the
 arithmetic, ``z = a W^T`` and ``W -= delta^T a``, are BLAS ``gemm`` calls made
-straight from compiled code, without going back to Python.
+straight from compiled code, without going back to Python; a layer whose
+products are too small to repay a BLAS call (the output layer of the study
+network) runs them as compiled loops.
 
 The BLAS is scipy's (``scipy.linalg.cython_blas``), reached through a named
 external symbol so that numba can cache the compiled function on disk: only
@@ -143,6 +145,49 @@ def _activate(z, a, m, code, slope, one):
                 a[i, j] = z[i, j]
 
 
+@njit(cache=True, fastmath=_FAST)
+def _forward_small(P, a, z, m):
+    """``z = a P^T`` on the first ``m`` rows, as compiled loops (no BLAS call)."""
+    n_out, n_aug = P.shape
+    for i in range(m):
+        for j in range(n_out):
+            total = P[j, 0] * a[i, 0]
+            for k in range(1, n_aug):
+                total += P[j, k] * a[i, k]
+            z[i, j] = total
+
+
+@njit(cache=True, fastmath=_FAST)
+def _backward_small(P, d, g, m):
+    """``g = d P[:, :-1]`` on the first ``m`` rows, as compiled loops."""
+    n_out, n_aug = P.shape
+    for i in range(m):
+        for k in range(n_aug - 1):
+            g[i, k] = d[i, 0] * P[0, k]
+        for j in range(1, n_out):
+            c = d[i, j]
+            for k in range(n_aug - 1):
+                g[i, k] += c * P[j, k]
+
+
+@njit(cache=True, fastmath=_FAST)
+def _update_small(P, a, d, m):
+    """``P -= d^T a`` over the first ``m`` rows, as compiled loops."""
+    n_out, n_aug = P.shape
+    for j in range(n_out):
+        for i in range(m):
+            c = d[i, j]
+            for k in range(n_aug):
+                P[j, k] -= c * a[i, k]
+
+
+_BLAS_MIN = 60_000
+"""Multiply-adds per product (outputs x inputs x batch size) from which a layer
+calls BLAS; below it, a BLAS call costs more than its arithmetic and the
+layer's products run as the compiled loops above (at batch 10: the output
+layer of the study network, and first layers of up to 7 units)."""
+
+
 # Row-major arrays seen by column-major BLAS are transposed, so
 #   z = a W^T          (z: m x out, a: m x (in+1), W: out x (in+1))
 #   is z^T = W a^T:    gemm("T", "N", out, m, in+1, W, a);
@@ -176,8 +221,11 @@ def _epoch(
             n_out, n_aug = P.shape
             z = Z[l]
             a = A[l + 1]
-            _gemm(_T, _N, n_out, m, n_aug, one, P, n_aug, A[l], n_aug, zero, z,
-                  n_out, scratch)  # fmt: skip
+            if n_out * n_aug * batch_size < _BLAS_MIN:
+                _forward_small(P, A[l], z, m)
+            else:
+                _gemm(_T, _N, n_out, m, n_aug, one, P, n_aug, A[l], n_aug, zero, z,
+                      n_out, scratch)  # fmt: skip
             code = codes[l]
             if code == 5:  # softmax over each row
                 for i in range(m):
@@ -225,19 +273,26 @@ def _epoch(
             P = params[l]
             n_out, n_aug = P.shape
             d = D[l]
+            small = n_out * n_aug * batch_size < _BLAS_MIN
             if l > 0:
                 g = D[l - 1]
                 n_prev = n_aug - 1
-                _gemm(_N, _N, n_prev, m, n_out, one, P, n_aug, d, n_out, zero, g,
-                      n_prev, scratch)  # fmt: skip
+                if small:
+                    _backward_small(P, d, g, m)
+                else:
+                    _gemm(_N, _N, n_prev, m, n_out, one, P, n_aug, d, n_out, zero,
+                          g, n_prev, scratch)  # fmt: skip
                 _scale_by_derivative(g, Z[l - 1], A[l], m, codes[l - 1],
                                      slopes[l - 1], one)  # fmt: skip
             if decay != one:
                 for j in range(n_out):
                     for k in range(n_aug - 1):
                         P[j, k] *= decay
-            _gemm(_N, _T, n_aug, n_out, m, -one, A[l], n_aug, d, n_out, one, P,
-                  n_aug, scratch)  # fmt: skip
+            if small:
+                _update_small(P, A[l], d, m)
+            else:
+                _gemm(_N, _T, n_aug, n_out, m, -one, A[l], n_aug, d, n_out, one, P,
+                      n_aug, scratch)  # fmt: skip
 
 
 def sgd_epoch(
