@@ -271,21 +271,29 @@ def test_numba_engine_trains_the_same_network_as_numpy(
 
 
 @pytest.mark.skipif(not HAS_NUMBA, reason="numba is not installed")
-@pytest.mark.parametrize("dtype", [np.float64, np.float32])
-@pytest.mark.parametrize("sizes", [[100, 70, 3], [100, 70, 80, 3], [100, 5, 3]])
+@pytest.mark.parametrize(
+    "sizes, dtype, blas",
+    [
+        ([100, 700, 3], np.float64, True),
+        ([100, 700, 80, 3], np.float64, True),
+        ([100, 5, 3], np.float64, False),
+        ([500, 800, 3], np.float32, True),
+        ([100, 30, 3], np.float32, False),
+    ],
+)
 def test_numba_engine_matches_numpy_where_layers_call_blas_and_where_they_loop(
-    sizes, dtype
+    sizes, dtype, blas
 ):
-    """A layer with at least 60,000 multiply-adds per product (70 x 101 x 9)
-    calls BLAS, a smaller one runs compiled loops: both paths, side by side in
-    one network, train what the numpy engine trains."""
-    from mlpinspect.network._numba_engine import _BLAS_MIN
+    """A layer with enough multiply-adds per product calls BLAS, a smaller one
+    runs compiled loops: both paths, side by side in one network, train what
+    the numpy engine trains."""
+    from mlpinspect.network import _numba_engine as engine
 
     batch = 9
+    blas_min = engine._BLAS_MIN_64 if dtype == np.float64 else engine._BLAS_MIN_32
     products = [n_out * (n_in + 1) * batch for n_in, n_out in zip(sizes, sizes[1:])]
-    assert min(products) < _BLAS_MIN and (max(products) >= _BLAS_MIN) == (
-        sizes[1] == 70
-    )
+    assert min(products) < blas_min  # the output layer loops
+    assert (max(products) >= blas_min) == blas
     rng = np.random.default_rng(0)
     X, y = rng.random((50, sizes[0])), rng.integers(0, 3, 50)
     nets = {}
