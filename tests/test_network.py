@@ -272,7 +272,7 @@ def test_numba_engine_trains_the_same_network_as_numpy(
 
 @pytest.mark.skipif(not HAS_NUMBA, reason="numba is not installed")
 @pytest.mark.parametrize(
-    "sizes, dtype, blas",
+    ("sizes", "dtype", "blas"),
     [
         ([100, 700, 3], np.float64, True),
         ([100, 700, 80, 3], np.float64, True),
@@ -287,10 +287,10 @@ def test_numba_engine_matches_numpy_where_layers_call_blas_and_where_they_loop(
     """A layer with enough multiply-adds per product calls BLAS, a smaller one
     runs compiled loops: both paths, side by side in one network, train what
     the numpy engine trains."""
-    from mlpinspect.network import _numba_engine as engine
+    from mlpinspect.network import _numba_engine as compiled
 
     batch = 9
-    blas_min = engine._BLAS_MIN_64 if dtype == np.float64 else engine._BLAS_MIN_32
+    blas_min = compiled._BLAS_MIN_64 if dtype == np.float64 else compiled._BLAS_MIN_32
     products = [n_out * (n_in + 1) * batch for n_in, n_out in zip(sizes, sizes[1:])]
     assert min(products) < blas_min  # the output layer loops
     assert (max(products) >= blas_min) == blas
