@@ -121,10 +121,13 @@ print(
     f"initial {smooth_initial.mean:+.3f}, "
     f"shuffled {np.mean(smooth_trained.shuffled_correlation):+.3f}"
 )
-# The sentences below are checked here: building the docs fails if they stop
-# holding for the numbers printed above.
-assert drift.median_cosine > 0.9
-assert abs(smooth_initial.mean) < 0.02 and 0.0 < smooth_trained.mean < 0.1
+# The sentences below are checked here, on the full run: building the docs
+# fails if they stop holding for the numbers printed above. (The test suite's
+# quick run trains one epoch, which they do not describe.)
+if EPOCHS > 1:
+    assert drift.median_cosine > 0.9
+    assert abs(smooth_initial.mean) < 0.02 and 0.0 < smooth_trained.mean < 0.1
+
 
 # %%
 # **What to notice.** The median cosine with the initial weights is above

@@ -64,7 +64,7 @@ plot_training(comparison, held_out_label="test", fig=fig)
 # Each row has its own colour scale: the N(0, 1) weights are several times
 # larger than the scaled ones, and one shared scale would wash the second
 # row out.
-fig = plt.figure(figsize=(12.7, 3.6))
+fig = plt.figure(figsize=(12, 3.5))
 plot_compare(comparison, layer=0, units=range(10), scale="row", fig=fig)
 
 # %%
@@ -100,13 +100,16 @@ for name in comparison.names:
         f"{smooth.mean:12.3f}{np.nanmedian(smooth.z_score):7.1f}{smooth_init.mean:9.3f}"
     )
 
-# The sentences below are checked here: building the docs fails if they stop
-# holding for the numbers printed above.
-first, second = (comparison[name] for name in comparison.names)
-drift_1, drift_2 = (mlpinspect.drift_from_init(n, layer=0) for n in (first, second))
-smooth_1, smooth_2 = (mlpinspect.smoothness(n, layer=0).mean for n in (first, second))
-assert drift_1.median_cosine > 0.85 and drift_2.median_cosine < 0.1
-assert drift_2.median_relative_change > 2.0 and smooth_2 > smooth_1
+# The sentences below are checked here, on the full run: building the docs
+# fails if they stop holding for the numbers printed above. (The test suite's
+# quick run trains one epoch, which they do not describe.)
+if EPOCHS > 1:
+    nets = [comparison[name] for name in comparison.names]
+    drift_1, drift_2 = (mlpinspect.drift_from_init(n, layer=0) for n in nets)
+    smooth_1, smooth_2 = (mlpinspect.smoothness(n, layer=0).mean for n in nets)
+    assert drift_1.median_cosine > 0.85 and drift_2.median_cosine < 0.1
+    assert drift_2.median_relative_change > 2.0 and smooth_2 > smooth_1
+
 
 # %%
 # **What to notice.** Both networks start from equally rough random images

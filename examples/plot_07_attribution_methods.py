@@ -101,7 +101,7 @@ completeness_table(results)
 # Each column is one method (blue: the pixel raises the logit, red: lowers
 # it), each on its own colour scale since the methods measure different
 # things; the second row overlays the map on the image.
-fig = plt.figure(figsize=(13.3, 5))
+fig = plt.figure(figsize=(12, 4.8))
 plot_attribution(results, fig=fig)
 
 # %%
@@ -224,7 +224,7 @@ print(
     f"completeness error: exact {ig.completeness_error[0]:+.1e}, "
     f"50 Gauss-Legendre steps {quadrature.completeness_error[0]:+.1e}"
 )
-fig = plt.figure(figsize=(15, 5))
+fig = plt.figure(figsize=(12, 4.4))
 plot_attribution(relu_results, fig=fig)
 
 # %%

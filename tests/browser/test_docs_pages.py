@@ -69,6 +69,55 @@ def test_docs_page_is_offline_clean_and_fits_its_column(page, docs_html, name):
         assert all(links), "a figure is not clickable"
 
 
+# The smallest type the library's plots use for labels: matplotlib's "x-small"
+# at its default 10 pt (the recipes' pixel indices are 6.5 pt).
+SMALLEST_POINTS = 6.94
+MIN_LABEL_PX = 7.0
+# Dots per inch of the PNGs: sphinx-gallery saves at matplotlib's default;
+# the plot directive at conf.py's plot_formats.
+GALLERY_DPI, PLOT_DIRECTIVE_DPI = 100, 110
+
+
+def _figure_pages(docs_html: Path) -> list[str]:
+    pages = sorted(
+        str(p.relative_to(docs_html))
+        for p in (docs_html / "auto_examples").glob("plot_*.html")
+    )
+    return [*pages, "guide/first_look.html"]
+
+
+def test_figure_labels_are_at_least_7_px_at_1280(page, docs_html):
+    """On every page made of figures, at a 1280 px window, each figure is
+    shown large enough that an x-small label (6.9 pt) is at least 7 px tall:
+    the 620 px column of before shrank them to about 5 px."""
+    pg, log = page
+    pages = _figure_pages(docs_html)
+    assert len(pages) >= 10
+    small = []
+    for name in pages:
+        pg.goto((docs_html / name).as_uri())
+        pg.wait_for_load_state("load")
+        shown = pg.eval_on_selector_all(
+            f"{COLUMN} img.sphx-glr-single-img, {COLUMN} img.sphx-glr-multi-img, "
+            f"{COLUMN} figure img, {COLUMN} div.figure img",
+            "els => els.map(e => [e.getBoundingClientRect().width, e.naturalWidth,"
+            " e.classList.contains('sphx-glr-single-img')"
+            " || e.classList.contains('sphx-glr-multi-img'), e.currentSrc])",
+        )
+        assert shown, f"{name}: no figure"
+        for width, natural, gallery, src in shown:
+            inches = natural / (GALLERY_DPI if gallery else PLOT_DIRECTIVE_DPI)
+            label = SMALLEST_POINTS / 72 * width / inches
+            if label < MIN_LABEL_PX:
+                small.append((name, src.rsplit("/", 1)[-1], round(label, 1)))
+        pg.screenshot(
+            path=str(artifacts_dir() / f"docs-labels-{Path(name).stem}.png"),
+            full_page=False,
+        )
+    log.assert_clean()
+    assert not small, f"figures whose x-small labels show under 7 px: {small}"
+
+
 def test_api_titles_do_not_run_under_the_right_hand_toc(page, docs_html):
     pg, log = page
     for name in ("api-network", "api-plot-preferred-input"):

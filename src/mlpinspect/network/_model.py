@@ -551,9 +551,10 @@ class Network:
             training stops early when it returns ``True``.
         engine : {"auto", "numpy", "numba"}, default "auto"
             What runs the mini-batch loop. ``"numba"`` runs the same arithmetic
-            as compiled code (numba is a dependency on CPython): 1.4x (float64)
-            to 1.8x (float32) faster than ``"numpy"`` at batch size 10, where
-            numpy's per-call overhead dominates. ``"numpy"`` is the readable
+            as compiled code (numba is a dependency on CPython): 1.6x (float64)
+            to 1.9x (float32) faster than ``"numpy"`` for the study network at
+            batch size 10, where numpy's per-call overhead dominates, and more
+            for smaller layers (``benchmarks/train_speed.py``). ``"numpy"`` is the readable
             reference loop. ``"auto"`` is ``"numba"`` when numba imports and
             implements every activation, else ``"numpy"``; the engine used is
             recorded in ``history.config["engine"]``.
