@@ -651,3 +651,20 @@ def test_every_claim_has_a_verdict_from_the_numbers():
         "in_part": "holds", "negative": "holds", "eight": "does not hold",
         "smaller": "does not hold", "init": "holds", "two_hidden": "holds",
     }  # fmt: skip
+
+
+def test_watching_a_training_records_its_history_without_changing_the_network():
+    from mlpinspect.datasets import load_mnist_sample
+    from mlpinspect.study._context import STUDY_SETTINGS, STUDY_SIZES, Context, _train
+
+    d = load_mnist_sample(dtype=np.float64)
+    train, test = (d.X_train[:200], d.y_train[:200]), (d.X_test[:50], d.y_test[:50])
+    key = Context.plan(STUDY_SIZES, STUDY_SETTINGS, 3)
+    _, watched, _ = _train(key, train, test, 2, "numpy", watch=True)
+    _, plain, _ = _train(key, train, test, 2, "numpy", watch=False)
+    for a, b in zip(watched._params, plain._params):
+        np.testing.assert_array_equal(a, b)
+    assert len(watched.history.snapshots) == 3  # the start and 2 epochs
+    assert watched.history.validation_accuracy[-1] == plain.score(*test)
+    assert plain.history.snapshots is None and not plain.history.validation_accuracy
+    assert np.isnan(plain.history.cost).all() and len(plain.history.seconds) == 2
