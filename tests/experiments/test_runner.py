@@ -158,10 +158,15 @@ def test_n_outputs_comes_from_the_labels_or_the_argument():
 def test_equal_runs_are_trained_once_and_each_record_gets_its_network():
     configs = [
         {"name": "a", "hidden": 3, "epochs": 1},
-        {"name": "b", "hidden": 3, "epochs": 1, "engine": "numpy"},
+        {"name": "b", "hidden": 3, "epochs": 1, "engine": "auto"},
     ]
     table = _run(configs, seeds=[0], keep_models=True)
     assert table.n_trained == 1 and table[0]["key"] == table[1]["key"]
+    # the default engine is "auto", recorded as the loop that ran
+    from mlpinspect.network import resolve_engine
+
+    ran = resolve_engine("auto", ("sigmoid",))
+    assert table[0]["engine"] == table[1]["engine"] == ran != "auto"
     assert table.networks[0] is not table.networks[1]
     np.testing.assert_array_equal(
         table.networks[0].weights[0], table.networks[1].weights[0]

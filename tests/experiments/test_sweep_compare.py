@@ -216,9 +216,8 @@ def test_compare_training_networks_equal_training_each_by_hand():
     for name, settings in [("plain", {}), ("l2", {"l2": 2.0, "cost": "cross_entropy"})]:
         init = "scaled" if name == "l2" else "normal"
         net = Network([6, 5, 3], seed=4, init=init)
-        history = net.fit(  # the experiments' default engine is the numpy loop
-            X, y, epochs=3, validation_data=test, progress=False, engine="numpy",
-            **settings,
+        history = net.fit(  # the experiments' default engine is fit's: "auto"
+            X, y, epochs=3, validation_data=test, progress=False, **settings,
         )  # fmt: skip
         np.testing.assert_array_equal(result[name].weights[0], net.weights[0])
         np.testing.assert_array_equal(result[name].biases[1], net.biases[1])

@@ -99,7 +99,7 @@ def compare_training(
     epochs: int = 30,
     batch_size: int = 10,
     progress: bool = True,
-    engine: str = "numpy",
+    engine: str = "auto",
     n_jobs: int | None = None,
     cache_dir: Any = None,
 ) -> Comparison:
@@ -129,8 +129,9 @@ def compare_training(
         Defaults for configurations that do not set them.
     progress : bool, default True
         Print one line per finished training.
-    engine : {"numpy", "numba"}, default "numpy"
-        Default training loop, as in :meth:`~mlpinspect.Network.fit`.
+    engine : {"auto", "numpy", "numba"}, default "auto"
+        Default training loop, as in :meth:`~mlpinspect.Network.fit` (the
+        table records the one that ran).
     n_jobs : int, optional
         Workers, as in :func:`run_experiments` (never more than
         configurations).

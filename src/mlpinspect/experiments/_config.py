@@ -57,7 +57,7 @@ DEFAULTS: dict[str, Any] = {
     "cost": "quadratic",
     "l2": 0.0,
     "shuffle": True,
-    "engine": "numpy",
+    "engine": "auto",
 }
 """The value of every setting a configuration leaves out (Network's and fit's)."""
 

@@ -19,7 +19,7 @@ import numpy as np
 
 from .._validation import check_int
 from ..errors import InvalidParameterError
-from ..network import Network
+from ..network import Network, resolve_engine
 from . import _data
 from ._cache import Cache, run_key
 from ._config import (
@@ -102,6 +102,9 @@ def _check_networks(
                 raise InvalidParameterError(f"{where}: {exc}") from None
         twin = twins[net_key]
         settings["activation"] = list(twin.activation_names)
+        # What "auto" runs here, so that the table and the cache say which loop
+        # trained each network (the engines round differently).
+        settings["engine"] = resolve_engine(settings["engine"], twin.activation_names)
         fit_key = (net_key, *(settings[k] for k in TRAINING_SETTINGS))
         if fit_key in fits:
             continue
@@ -284,7 +287,9 @@ def run_experiments(
 
         Settings left out take their defaults (``Network``'s and ``fit``'s:
         sigmoid, N(0, 1) initialisation, float64, 30 epochs, batches of 10,
-        learning rate 3.0, quadratic cost, no L2, shuffled, numpy engine).
+        learning rate 3.0, quadratic cost, no L2, shuffled, ``engine="auto"``:
+        the compiled loop where numba imports; the table's ``engine`` column
+        says which loop ran).
     seeds : sequence of int or int, default (0,)
         Every configuration is trained once per seed (the network's seed: its
         initial weights and its shuffling). An int ``n`` means ``0 .. n-1``.

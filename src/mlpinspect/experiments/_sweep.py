@@ -180,7 +180,7 @@ def hidden_size_sweep(
     reference: Mapping[int, float] | None = None,
     n_jobs: int | None = None,
     progress: bool = True,
-    engine: str = "numpy",
+    engine: str = "auto",
     cache_dir: Any = None,
 ) -> SweepResult:
     """Train one ``n_in-h-n_outputs`` network per hidden size ``h`` and seed.
@@ -207,8 +207,9 @@ def hidden_size_sweep(
         more than there are runs.
     progress : bool, default True
         Print one line per finished run to standard error, with the time left.
-    engine : {"numpy", "numba"}, default "numpy"
-        The training loop, as in :meth:`~mlpinspect.Network.fit`.
+    engine : {"auto", "numpy", "numba"}, default "auto"
+        The training loop, as in :meth:`~mlpinspect.Network.fit` (the table
+        records the one that ran).
     cache_dir : str or path-like, optional
         Keep every finished run there and skip those already there, as in
         :func:`run_experiments`.
