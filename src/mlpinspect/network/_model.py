@@ -554,10 +554,10 @@ class Network:
             as compiled code (numba is a dependency on CPython): 1.6x (float64)
             to 1.9x (float32) faster than ``"numpy"`` for the study network at
             batch size 10, where numpy's per-call overhead dominates, and more
-            for smaller layers (``benchmarks/train_speed.py``). ``"numpy"`` is the readable
-            reference loop. ``"auto"`` is ``"numba"`` when numba imports and
-            implements every activation, else ``"numpy"``; the engine used is
-            recorded in ``history.config["engine"]``.
+            for smaller layers (``benchmarks/train_speed.py``). ``"numpy"`` is
+            the readable reference loop. ``"auto"`` is ``"numba"`` when numba
+            imports and implements every activation, else ``"numpy"``; the
+            engine used is recorded in ``history.config["engine"]``.
             The first use on a machine compiles it (a few seconds; cached on
             disk afterwards). The engines round differently, so a seed
             reproduces a network exactly within one engine (and so on one
