@@ -409,8 +409,9 @@ def test_full_mnist_study_trains_to_the_published_range_and_matches_the_docs(
     # differently and 30 epochs of SGD carry that into every digit.
     fresh = load_results(result.files["results.json"])
     committed = load_results(ROOT / "docs" / "study-results" / "full-mnist.json")
-    made_on = {k: committed[k] for k in ("platform", "python", "numpy", "mlpinspect")}
-    here = {k: fresh[k] for k in made_on}
+    versions = ("platform", "python", "numpy", "scipy", "numba", "mlpinspect")
+    made_on = {k: committed.get(k) for k in versions}
+    here = {k: fresh.get(k) for k in versions}
     if here != made_on:
         pytest.skip(f"the committed results were made on {made_on}; this is {here}")
     for key in set(committed) | set(fresh):
@@ -510,6 +511,11 @@ def test_results_file_holds_every_number_and_the_report_says_what_it_says(quick_
     assert results["schema"] == SCHEMA
     assert results["data"]["name"] == "sample" and results["data"]["quick"] is True
     assert results["settings"]["engine"] in ("numpy", "numba")
+    import scipy
+
+    assert results["numpy"] == np.__version__ and results["scipy"] == scipy.__version__
+    numba = importlib.util.find_spec("numba")
+    assert (results["numba"] is None) == (numba is None)
     assert set(results["sections"]) == {
         "network", "weights", "top_units", "usage", "decision", "comparison",
         "dynamics", "sweep", "seeds", "two_hidden", "claims", "explorer",

@@ -75,9 +75,14 @@ def render(results: dict[str, Any], part: str) -> list[str]:
     data = results["data"]
     if part == "provenance":
         st = results["settings"]
+        versions = ", ".join(
+            f"{name} {results[name]}"
+            for name in ("numpy", "scipy", "numba")
+            if results.get(name)
+        )
         return [
             f"Measured by ``mlpinspect study`` (mlpinspect {results['mlpinspect']}, "
-            f"Python {results['python']}, numpy {results['numpy']}, engine "
+            f"Python {results['python']}, {versions}, engine "
             f"``{st['engine']}``) on {results['date'][:10]}: {data['description']}; "
             f"seed {st['seed']}, {count(st['epochs'], 'epoch')} per network, the "
             f"sweep over {count(st['sweep_seeds'], 'seed')} per size. The whole run "

@@ -7,10 +7,7 @@ than in arithmetic. This module runs the same mini-batch SGD as one compiled
 function per epoch: the elementwise work (activations, their derivatives, the
 output error) is compiled loops, and the two products that carry the
 arithmetic, ``z = a W^T`` and ``W -= delta^T a``, are BLAS ``gemm`` calls made
-straight from compiled code, without going back to Python; a layer whose
-products are too small to repay a BLAS call (the output layer of the study
-network; in float32, every layer of a network the size of the study's) runs
-them as compiled loops.
+straight from compiled code, without going back to Python.
 
 The BLAS is scipy's (``scipy.linalg.cython_blas``), reached through a named
 external symbol so that numba can cache the compiled function on disk: only
@@ -146,72 +143,6 @@ def _activate(z, a, m, code, slope, one):
                 a[i, j] = z[i, j]
 
 
-@njit(cache=True, fastmath=_FAST)
-def _forward_small(P, a, z, m):
-    """``z = a P^T`` on the first ``m`` rows, as compiled loops (no BLAS call);
-    two rows at a time, so that each weight read serves both."""
-    n_out, n_aug = P.shape
-    for j in range(n_out):
-        p = P[j]
-        for i in range(0, m - 1, 2):
-            a0, a1 = a[i], a[i + 1]
-            t0 = p[0] * a0[0]
-            t1 = p[0] * a1[0]
-            for k in range(1, n_aug):
-                t0 += p[k] * a0[k]
-                t1 += p[k] * a1[k]
-            z[i, j] = t0
-            z[i + 1, j] = t1
-        if m % 2:
-            a0 = a[m - 1]
-            t0 = p[0] * a0[0]
-            for k in range(1, n_aug):
-                t0 += p[k] * a0[k]
-            z[m - 1, j] = t0
-
-
-@njit(cache=True, fastmath=_FAST)
-def _backward_small(P, d, g, m):
-    """``g = d P[:, :-1]`` on the first ``m`` rows, as compiled loops."""
-    n_out, n_aug = P.shape
-    for i in range(m):
-        for k in range(n_aug - 1):
-            g[i, k] = d[i, 0] * P[0, k]
-        for j in range(1, n_out):
-            c = d[i, j]
-            for k in range(n_aug - 1):
-                g[i, k] += c * P[j, k]
-
-
-@njit(cache=True, fastmath=_FAST)
-def _update_small(P, a, d, m):
-    """``P -= d^T a`` over the first ``m`` rows, as compiled loops; two rows
-    of ``a`` at a time, so that each weight is read and written once per pair."""
-    n_out, n_aug = P.shape
-    for j in range(n_out):
-        p = P[j]
-        for i in range(0, m - 1, 2):
-            c0, c1 = d[i, j], d[i + 1, j]
-            a0, a1 = a[i], a[i + 1]
-            for k in range(n_aug):
-                p[k] -= c0 * a0[k] + c1 * a1[k]
-        if m % 2:
-            c0 = d[m - 1, j]
-            a0 = a[m - 1]
-            for k in range(n_aug):
-                p[k] -= c0 * a0[k]
-
-
-_BLAS_MIN_64, _BLAS_MIN_32 = 150_000, 3_000_000
-"""Multiply-adds per product (outputs x inputs x batch size) from which a layer
-calls BLAS, in float64 and float32; below it, a BLAS call costs more than its
-arithmetic saves and the layer's products run as the compiled loops above.
-Measured on 784-h-10 at batch 10 (2026-12-02, one AMD EPYC core): in float64
-the loops are faster up to h = 15 and BLAS from h = 30; in float32 the loops
-are faster at every h measured, up to 300 (0.17 s against 0.23 s per epoch of
-50,000 images at h = 30)."""
-
-
 # Row-major arrays seen by column-major BLAS are transposed, so
 #   z = a W^T          (z: m x out, a: m x (in+1), W: out x (in+1))
 #   is z^T = W a^T:    gemm("T", "N", out, m, in+1, W, a);
@@ -227,7 +158,6 @@ def _epoch(
 ):  # fmt: skip
     zero = one - one
     cast = scratch[1][2:]  # rounds a float64 to the parameters' dtype
-    blas_min = _BLAS_MIN_32 if scratch[3] else _BLAS_MIN_64
     L = len(params)
     n = order.shape[0]
     n_in = X.shape[1]
@@ -246,11 +176,8 @@ def _epoch(
             n_out, n_aug = P.shape
             z = Z[l]
             a = A[l + 1]
-            if n_out * n_aug * batch_size < blas_min:
-                _forward_small(P, A[l], z, m)
-            else:
-                _gemm(_T, _N, n_out, m, n_aug, one, P, n_aug, A[l], n_aug, zero, z,
-                      n_out, scratch)  # fmt: skip
+            _gemm(_T, _N, n_out, m, n_aug, one, P, n_aug, A[l], n_aug, zero, z,
+                  n_out, scratch)  # fmt: skip
             code = codes[l]
             if code == 5:  # softmax over each row
                 for i in range(m):
@@ -298,26 +225,19 @@ def _epoch(
             P = params[l]
             n_out, n_aug = P.shape
             d = D[l]
-            small = n_out * n_aug * batch_size < blas_min
             if l > 0:
                 g = D[l - 1]
                 n_prev = n_aug - 1
-                if small:
-                    _backward_small(P, d, g, m)
-                else:
-                    _gemm(_N, _N, n_prev, m, n_out, one, P, n_aug, d, n_out, zero,
-                          g, n_prev, scratch)  # fmt: skip
+                _gemm(_N, _N, n_prev, m, n_out, one, P, n_aug, d, n_out, zero, g,
+                      n_prev, scratch)  # fmt: skip
                 _scale_by_derivative(g, Z[l - 1], A[l], m, codes[l - 1],
                                      slopes[l - 1], one)  # fmt: skip
             if decay != one:
                 for j in range(n_out):
                     for k in range(n_aug - 1):
                         P[j, k] *= decay
-            if small:
-                _update_small(P, A[l], d, m)
-            else:
-                _gemm(_N, _T, n_aug, n_out, m, -one, A[l], n_aug, d, n_out, one, P,
-                      n_aug, scratch)  # fmt: skip
+            _gemm(_N, _T, n_aug, n_out, m, -one, A[l], n_aug, d, n_out, one, P,
+                  n_aug, scratch)  # fmt: skip
 
 
 def sgd_epoch(

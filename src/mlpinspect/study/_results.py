@@ -6,8 +6,10 @@ sentences and the documentation's study pages are generated from it (by
 "mlpinspect.study.results/1"``) is documented in the user guide
 (:doc:`/guide/study`):
 
-- ``schema``, ``mlpinspect``, ``python``, ``numpy``, ``platform``, ``date``
-  (UTC, ISO 8601): what produced it and when;
+- ``schema``, ``mlpinspect``, ``python``, ``numpy``, ``scipy``, ``numba``
+  (None when not installed), ``platform``, ``date`` (UTC, ISO 8601): what
+  produced it and when (scipy's BLAS and numba's compiler round the training's
+  arithmetic, so a run's numbers repeat exactly only with the same versions);
 - ``data``: ``name`` (``"sample"``, ``"mnist"`` or ``"folder"``),
   ``description``, ``n_train``, ``n_test``, ``quick``;
 - ``settings``: ``seed``, ``epochs``, ``engine`` (the training loop that ran),
@@ -64,6 +66,16 @@ def plain(value: Any) -> Any:
     return str(value)
 
 
+def _version_of(distribution: str) -> str | None:
+    """The installed version of ``distribution``, or None."""
+    from importlib import metadata
+
+    try:
+        return metadata.version(distribution)
+    except metadata.PackageNotFoundError:
+        return None
+
+
 def build_results(ctx: Any, titles: dict[str, str], seconds: dict[str, float],
                   total: float, quick: bool) -> dict[str, Any]:  # fmt: skip
     """The results of a run, as the results file holds them."""
@@ -72,6 +84,8 @@ def build_results(ctx: Any, titles: dict[str, str], seconds: dict[str, float],
         "mlpinspect": __version__,
         "python": platform.python_version(),
         "numpy": np.__version__,
+        "scipy": _version_of("scipy"),
+        "numba": _version_of("numba"),
         "platform": platform.platform(terse=True),
         "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "data": {
