@@ -643,7 +643,9 @@ class _Accumulator:
         preferred = np.full(self.units, -1, dtype=np.intp)
         if self.labels:
             class_means = nan_divide(self.class_sum, self.class_count[:, None])
-            selectivity, preferred = _selectivity(class_means, minimum)
+            selectivity, preferred = _selectivity(
+                class_means, minimum, int(self.class_count.max(initial=0))
+            )
         if selectivity is None:
             selectivity = np.full(self.units, np.nan)
         output_mean = self.output_sum / n
@@ -705,10 +707,11 @@ class _Accumulator:
 
 
 def _selectivity(
-    class_means: np.ndarray, minimum: np.ndarray
+    class_means: np.ndarray, minimum: np.ndarray, largest_class: int = 1
 ) -> tuple[np.ndarray, np.ndarray]:
     """Selectivity index and preferred class of every unit (see
-    :func:`unit_atlas`) from the class means (classes, units)."""
+    :func:`unit_atlas`) from the class means (classes, units) and the number
+    of inputs in the largest class."""
     present = ~np.isnan(class_means[:, 0]) if class_means.size else np.array([])
     means = class_means[present]
     units = class_means.shape[1]
@@ -726,9 +729,24 @@ def _selectivity(
     # Measured from the minimum first: (top - rest) / (top + rest - 2 minimum)
     # as (a - b) / (a + b) with 0 <= b <= a, which rounding cannot push outside
     # [0, 1] (the direct form cancels when the spread is tiny).
+    # A class mean of n inputs is exact to about n ulps of its size: a spread
+    # within that is rounding, not selectivity (a unit that is the same on
+    # every input would otherwise score anything from 0 to 1).
+    noise = rounding_noise(top, minimum, largest_class)
     a = np.maximum(top - minimum, 0.0)
     b = np.minimum(np.maximum(rest - minimum, 0.0), a)
+    a[a <= noise] = 0.0
+    b[b <= noise] = 0.0
+    b = np.minimum(b, a)
     return nan_divide(a - b, a + b), preferred
+
+
+def rounding_noise(top: np.ndarray, minimum: np.ndarray, n: int) -> np.ndarray:
+    """How far a mean of ``n`` values of the size of ``top`` and ``minimum``
+    can be off by rounding alone: ``n`` ulps of the larger magnitude (the
+    bound of a sum of ``n`` terms, so never too small)."""
+    scale = np.maximum(np.abs(top), np.abs(minimum))
+    return max(n, 1) * np.finfo(np.float64).eps * scale
 
 
 def _duplicates(correlation: np.ndarray, threshold: float) -> np.ndarray:
