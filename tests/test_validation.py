@@ -271,3 +271,19 @@ def test_flattening_images_is_numpys_reshape(h, w, n):
     model = MLP([Dense(np.ones((2, h * w)), np.zeros(2))], input_shape=(h, w))
     X = np.arange(n * h * w, dtype=float).reshape(n, h, w)
     np.testing.assert_array_equal(check_input(model, X).values, X.reshape(n, -1))
+
+
+def test_a_numpy_duration_is_never_taken_for_a_count():
+    """numpy's timedelta64 registers as numbers.Integral; every integer check
+    goes through is_integer, so a duration is refused by name, not passed to
+    int() (the fuzzer found input_shape=[np.timedelta64(5, 's')] in a fresh venv)."""
+    from mlpinspect import MlpinspectError, Network
+    from mlpinspect._validation import is_integer
+
+    duration = np.timedelta64(5, "s")
+    assert is_integer(3) and is_integer(np.int64(3))
+    assert not any(
+        is_integer(v) for v in (True, np.bool_(True), duration, np.datetime64(1, "s"))
+    )
+    with pytest.raises(MlpinspectError, match=r"`input_shape\[0\]`"):
+        Network([4, 2], input_shape=[duration])

@@ -52,6 +52,15 @@ def _describe(value: Any) -> str:
     return f"{text} ({type(value).__name__})"
 
 
+def is_integer(value: Any) -> bool:
+    """Whether ``value`` is an integer count or index: a Python or numpy
+    integer, not a bool and not a numpy duration or date (numpy's timedelta64
+    registers as :class:`numbers.Integral`)."""
+    return isinstance(value, numbers.Integral) and not isinstance(
+        value, (bool, np.bool_, np.timedelta64, np.datetime64)
+    )
+
+
 def check_int(
     value: Any,
     name: str,
@@ -60,9 +69,7 @@ def check_int(
     maximum: int | None = None,
 ) -> int:
     """Return ``value`` as an ``int`` after checking its type and range."""
-    if isinstance(value, (bool, np.timedelta64, np.datetime64)) or not isinstance(
-        value, numbers.Integral
-    ):  # numpy's timedelta64 registers as an integer: a duration is not a count
+    if not is_integer(value):
         raise InvalidParameterError(
             f"`{name}` must be an integer; got {_describe(value)}"
         )

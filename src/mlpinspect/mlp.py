@@ -50,6 +50,7 @@ from ._validation import (
     check_input,
     check_int,
     encode_labels,
+    is_integer,
     is_sequence,
     resolve_layer,
 )
@@ -350,7 +351,7 @@ def _check_input_shape(value: Any, n_in: int) -> tuple[int, ...]:
         )
     shape = []
     for i, s in enumerate(value):
-        if isinstance(s, (bool, np.bool_)) or not isinstance(s, numbers.Integral):
+        if not is_integer(s):
             raise InvalidParameterError(
                 f"`input_shape[{i}]` must be a positive integer; got {s!r:.40}"
             )

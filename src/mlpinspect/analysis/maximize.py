@@ -27,7 +27,6 @@ inside the ball.
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -41,6 +40,7 @@ from .._validation import (
     check_int,
     check_memory,
     check_rng,
+    is_integer,
     resolve_class,
     resolve_layer,
     resolve_unit,
@@ -175,7 +175,7 @@ def _resolve_units(
 
     if isinstance(unit, np.ndarray) and unit.ndim == 0:
         unit = unit.item()
-    if isinstance(unit, (str, numbers.Integral)):
+    if isinstance(unit, str) or is_integer(unit):
         index, sign = one(unit, "unit")
         return np.array([index]), np.array([sign]), True
     if isinstance(unit, (Sequence, np.ndarray, range)) and len(unit) > 0:

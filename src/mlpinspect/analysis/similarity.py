@@ -14,7 +14,6 @@
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -27,6 +26,7 @@ from .._validation import (
     check_choice,
     check_chunk_size,
     check_float,
+    is_integer,
     resolve_layer,
 )
 from ..adapters import adapt
@@ -498,7 +498,7 @@ class CKAMatrix:
                     f"got {model!r}"
                 )
             m = self.model_names.index(model)
-        elif isinstance(model, numbers.Integral) and not isinstance(model, bool):
+        elif is_integer(model):
             if not 0 <= model < len(self.model_names):
                 raise InvalidParameterError(
                     f"`{name}` must be in [0, {len(self.model_names) - 1}]; got {model}"
@@ -510,7 +510,7 @@ class CKAMatrix:
             )
         rows = np.flatnonzero(self.model_index == m)
         n_layers = self.n_layers[m]
-        if isinstance(layer, numbers.Integral) and not isinstance(layer, bool):
+        if is_integer(layer):
             resolved = int(layer) + n_layers if layer < 0 else int(layer)
             hits = rows[self.layer_index[rows] == resolved]
             if hits.size:
@@ -674,7 +674,7 @@ def cka_matrix(
 def _layer_lists(mlps: Sequence[MLP], layers: Any) -> list[list[int]]:
     if layers is None:
         return [list(range(len(m.layers))) for m in mlps]
-    if isinstance(layers, numbers.Integral) and not isinstance(layers, bool):
+    if is_integer(layers):
         layers = [layers]
     if isinstance(layers, (str, bytes)) or not isinstance(layers, Sequence):
         raise InvalidParameterError(

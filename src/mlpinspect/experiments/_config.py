@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import itertools
 import math
-import numbers
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
-from .._validation import check_choice, check_float, check_int
+from .._validation import check_choice, check_float, check_int, is_integer
 from ..errors import InvalidParameterError
 from ..network import COSTS, ENGINES, INITIALIZATIONS
 
@@ -91,7 +90,7 @@ def _check_layer_sizes(value: Any, name: str, *, allow_empty: bool) -> list[int]
 
 
 def _check_hidden(value: Any, name: str) -> list[int]:
-    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+    if is_integer(value):
         return [check_int(value, name, minimum=1)]
     return _check_layer_sizes(value, name, allow_empty=True)
 
@@ -210,7 +209,7 @@ def check_configs(configs: Any, name: str = "configs") -> list[Mapping[str, Any]
 
 def check_seeds(seeds: Any, name: str = "seeds") -> tuple[int, ...]:
     """Seeds as a tuple of non-negative ints; an int ``n`` means ``0 .. n-1``."""
-    if isinstance(seeds, numbers.Integral) and not isinstance(seeds, bool):
+    if is_integer(seeds):
         count = check_int(seeds, name, minimum=1)
         return tuple(range(count))
     if (

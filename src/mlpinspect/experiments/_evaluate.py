@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from .._validation import is_integer
 from ..errors import InvalidParameterError
 
 __all__ = ["EVALUATIONS", "check_evaluate", "evaluate_network", "identity"]
@@ -152,7 +153,7 @@ def _number(value: Any, where: str) -> bool | int | float:
         value = value.item()
     if isinstance(value, bool):
         return value
-    if isinstance(value, numbers.Integral):
+    if is_integer(value):
         return int(value)
     if isinstance(value, numbers.Real):
         return float(value)

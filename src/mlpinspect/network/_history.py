@@ -7,7 +7,7 @@ import numbers
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from .._validation import is_sequence
+from .._validation import is_integer, is_sequence
 from ..errors import InvalidParameterError
 
 __all__ = ["History"]
@@ -30,9 +30,7 @@ def _series(values: Any, name: str) -> list:
             raise InvalidParameterError(
                 f"`{name}[{i}]` must be a number; got {v!r:.40}"
             )
-        if name == "epoch" and (
-            not isinstance(v, numbers.Integral) or v < 0 or not math.isfinite(v)
-        ):
+        if name == "epoch" and (not is_integer(v) or v < 0 or not math.isfinite(v)):
             raise InvalidParameterError(
                 f"`epoch[{i}]` must be a non-negative integer; got {v!r:.40}"
             )

@@ -10,11 +10,11 @@ four in five pixels are blank.
 
 from __future__ import annotations
 
-import numbers
 from typing import Any
 
 import numpy as np
 
+from ..._validation import is_integer
 from ...errors import InvalidParameterError
 from .._backprop import weighted
 from ._options import Custom, Option
@@ -32,11 +32,9 @@ _BLOCK_FACTOR = 32
 def _check_window(value: Any, name: str) -> Any:
     if value is None:
         return None
-    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+    if is_integer(value):
         return int(value)
-    if isinstance(value, (tuple, list)) and all(
-        isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in value
-    ):
+    if isinstance(value, (tuple, list)) and all(is_integer(v) for v in value):
         return tuple(int(v) for v in value)
     raise InvalidParameterError(
         f"`{name}` must be an integer or a tuple of integers (one per axis of the "

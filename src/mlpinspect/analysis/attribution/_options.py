@@ -9,14 +9,13 @@ option lists the known ones (the scikit-learn ``_param_validation`` habit).
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from ..._validation import check_array, check_float, check_int
+from ..._validation import check_array, check_float, check_int, is_integer
 from ...errors import InvalidParameterError
 
 __all__ = [
@@ -176,7 +175,7 @@ class Seed(Constraint):
         """The value to use, or an error naming ``name``."""
         if value is None or isinstance(value, np.random.SeedSequence):
             return value
-        if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        if is_integer(value):
             return check_int(value, name, minimum=0)
         raise InvalidParameterError(
             f"`{name}` must be None, a non-negative integer or a "
