@@ -175,7 +175,8 @@ def _resolve_units(
 
     if isinstance(unit, np.ndarray) and unit.ndim == 0:
         unit = unit.item()
-    if isinstance(unit, str) or is_integer(unit):
+    # one unit: an index, or a class label (a str, an int or a bool)
+    if isinstance(unit, (str, bool, np.bool_)) or is_integer(unit):
         index, sign = one(unit, "unit")
         return np.array([index]), np.array([sign]), True
     if isinstance(unit, (Sequence, np.ndarray, range)) and len(unit) > 0:
