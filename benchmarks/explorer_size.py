@@ -20,6 +20,7 @@ Needs Playwright for Python and Chromium (``apt-get install chromium``).
 from __future__ import annotations
 
 import argparse
+import atexit
 import shutil
 import statistics
 import tempfile
@@ -101,6 +102,7 @@ def main() -> None:
     net, X_test, y_test = study_network(args.data, args.epochs)
     accuracy = net.score(X_test, y_test)
     folder = Path(tempfile.mkdtemp(prefix="mlpinspect-explorer-"))
+    atexit.register(shutil.rmtree, folder, True)  # even when a run fails
     page = folder / "explorer.html"
     start = time.perf_counter()
     mi.explore(net, X_test, y_test, path=page, n_examples=args.examples)

@@ -27,7 +27,9 @@ Run: ``python benchmarks/snapshot_speed.py [--repeat 5] [--epochs 3]``.
 from __future__ import annotations
 
 import argparse
+import atexit
 import os
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -105,6 +107,7 @@ def main() -> None:
     if len(engines) == 1:
         print("(engine='numba' needs numba: pip install 'mlpinspect[fast]')")
     folder = Path(tempfile.mkdtemp(prefix="snapshot-speed-"))
+    atexit.register(shutil.rmtree, folder, True)  # even when a run fails
     copy = copy_seconds()
     n_snapshots = args.epochs + 1
 
