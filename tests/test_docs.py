@@ -393,17 +393,25 @@ def test_the_percent_check_catches_a_typed_result(tmp_path):
     assert _PERCENT.findall(line) == ["91.27%"]
 
 
-def test_study_pages_agree_with_the_committed_results_file():
+def _study_extension_and_results():
+    """The docs' study-results extension module and the committed results."""
     pytest.importorskip("docutils")  # the docs extension; in the docs extra
     sys.path.insert(0, str(ROOT / "docs" / "_ext"))
     try:
         import study_results
     finally:
         sys.path.remove(str(ROOT / "docs" / "_ext"))
-    from mlpinspect.study._claims import essay_claims
     from mlpinspect.study._results import load_results
 
-    results = load_results(ROOT / "docs" / "study-results" / "full-mnist.json")
+    return study_results, load_results(
+        ROOT / "docs" / "study-results" / "full-mnist.json"
+    )
+
+
+def test_study_pages_agree_with_the_committed_results_file():
+    from mlpinspect.study._claims import essay_claims
+
+    study_results, results = _study_extension_and_results()
     assert results["data"]["name"] == "mnist" and not results["data"]["quick"]
     # the verdicts stored in the file are what the numbers give today
     assert essay_claims(results) == results["claims"]
@@ -420,15 +428,7 @@ def test_study_pages_agree_with_the_committed_results_file():
 
 
 def test_study_value_role_reads_one_number_of_the_committed_results():
-    pytest.importorskip("docutils")  # the docs extension; in the docs extra
-    sys.path.insert(0, str(ROOT / "docs" / "_ext"))
-    try:
-        import study_results
-    finally:
-        sys.path.remove(str(ROOT / "docs" / "_ext"))
-    from mlpinspect.study._results import load_results
-
-    results = load_results(ROOT / "docs" / "study-results" / "full-mnist.json")
+    study_results, results = _study_extension_and_results()
     first = results["sections"]["comparison"]["normal init, quadratic cost"]
     text = "comparison/normal init, quadratic cost/mean_cosine_to_init|.2f"
     assert study_results.study_value(results, text) == (
