@@ -458,7 +458,13 @@ class _Target:
         elif target is not None and not isinstance(
             target, (str, bytes, numbers.Number, np.generic)
         ):
-            arr = np.asarray(as_numeric(target, "target")[0])
+            try:
+                arr = np.asarray(as_numeric(target, "target")[0])
+            except (ValueError, TypeError):  # ragged: [None, range(3)]
+                raise InvalidParameterError(
+                    f"`target` must be a class, an index or one per row; got "
+                    f"{target!r:.60}"
+                ) from None
             per_row = (arr.ndim == 1 and arr.dtype.kind != "f") or arr.ndim == 2
             if per_row:
                 self.kind, self.value = "rows", arr
